@@ -1,0 +1,41 @@
+"""tokctl: token accounting across LLM vendors.
+
+The public Python API. Names are imported lazily so that ``import tokctl`` stays cheap (no pandas, no
+pyarrow until a function that needs them is called).
+
+>>> import tokctl
+>>> tokctl.count_text("hello world", model="gpt-4o").tokens
+2
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> "module:attribute"; add a line here when a library function becomes public.
+_API = {
+    "count_text": "tokctl.counting:count_text",
+    "count_paths": "tokctl.counting:count_paths",
+    "count_chat": "tokctl.chat:count_chat",
+    "resolve_model": "tokctl.registry.catalog:resolve_model",
+    "usage_schema": "tokctl.schema:usage_schema",
+    "charge_schema": "tokctl.schema:charge_schema",
+    "TokctlError": "tokctl.errors:TokctlError",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _API[name].split(":")
+    except KeyError:
+        raise AttributeError(f"module 'tokctl' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

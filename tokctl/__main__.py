@@ -1,0 +1,3 @@
+from tokctl.cli import main
+
+main()

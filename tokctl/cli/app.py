@@ -1,0 +1,84 @@
+"""The typer application. Command modules register themselves; errors are turned into one line here."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from tokctl.errors import TokctlError
+
+# Each module defines ``register(app)``; add a line here when adding a command module.
+COMMAND_MODULES = (
+    "tokctl.cli.count",
+    "tokctl.cli.tokenizers",
+)
+
+
+class _Group(TyperGroup):
+    """Turns library errors into ``error: ...`` plus the error's exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TokctlError as exc:
+            click.echo(f"error: {exc.one_line()}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:
+            raise click.exceptions.Exit(0) from None
+        except Exception as exc:
+            if os.environ.get("TOKCTL_DEBUG"):
+                raise
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {exc}; "
+                "this is a bug in tokctl, please report it (TOKCTL_DEBUG=1 shows the traceback)",
+                err=True,
+            )
+            raise click.exceptions.Exit(70) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="tokctl",
+    help="Token accounting across LLM vendors: count, compare, price, ingest usage, reconcile bills, "
+    "measure service quality.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        from importlib.metadata import version as dist_version
+
+        typer.echo(f"tokctl {dist_version('tokctl')}")
+        raise typer.Exit(0)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        # stdout closed early (``tokctl ... | head``): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
