@@ -7,7 +7,6 @@ import os
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,31 +19,39 @@ COMMAND_MODULES = (
 )
 
 
+try:  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import ClickException as _ClickException
+
+_PASS_THROUGH = (typer.Exit, typer.Abort, _ClickException)
+
+
 class _Group(TyperGroup):
     """Turns library errors into ``error: ...`` plus the error's exit code, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TokctlError as exc:
-            click.echo(f"error: {exc.one_line()}", err=True)
-            raise click.exceptions.Exit(exc.exit_code) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            typer.echo(f"error: {exc.one_line()}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except _PASS_THROUGH:
             raise
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            raise click.exceptions.Exit(130) from None
+            typer.echo("error: interrupted", err=True)
+            raise typer.Exit(130) from None
         except BrokenPipeError:
-            raise click.exceptions.Exit(0) from None
+            raise typer.Exit(0) from None
         except Exception as exc:
             if os.environ.get("TOKCTL_DEBUG"):
                 raise
-            click.echo(
+            typer.echo(
                 f"error: internal error: {type(exc).__name__}: {exc}; "
                 "this is a bug in tokctl, please report it (TOKCTL_DEBUG=1 shows the traceback)",
                 err=True,
             )
-            raise click.exceptions.Exit(70) from None
+            raise typer.Exit(70) from None
 
 
 app = typer.Typer(

@@ -1,0 +1,297 @@
+"""Counting tokens in text, files, directories and stdin, for several models at once.
+
+Each distinct exact tokenizer runs once over the content however many models share it; estimates reuse their
+base tokenizer's count. Files stream through in chunks cut where the pre-tokenizers cut too, and batches of
+chunks are counted on all cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tokctl.errors import UsageError
+from tokctl.registry.catalog import resolve_model
+from tokctl.registry.tokenizers import Tokenizer, get_tokenizer
+from tokctl.tokenize import textio
+from tokctl.tokenize.engines import SentencePieceEngine, get_engine
+from tokctl.tokenize.estimate import ScriptStats, estimate_basis, estimate_tokens
+
+DEFAULT_TOKENIZER = "o200k_base"
+BATCH_CHARS = 8 * textio.CHUNK_CHARS
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model (or a bare tokenizer) to count for."""
+
+    model: str | None
+    provider: str | None
+    tokenizer: Tokenizer
+
+    @property
+    def physical(self) -> str:
+        """The exact tokenizer that actually runs."""
+        return self.tokenizer.base if self.tokenizer.is_estimate and self.tokenizer.base else self.tokenizer.id
+
+
+@dataclass
+class Count:
+    model: str | None
+    provider: str | None
+    tokenizer: str
+    tokens: int
+    accuracy: str  # exact | estimate
+    error_band: Decimal | None = None
+    basis: str | None = None
+    calibration: dict[str, Any] | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"model": self.model, "tokenizer": self.tokenizer, "tokens": self.tokens,
+                               "accuracy": self.accuracy}
+        if self.provider:
+            out["provider"] = self.provider
+        if self.accuracy == "estimate":
+            out["error_band"] = self.error_band
+            out["basis"] = self.basis
+            if self.calibration:
+                out["calibration"] = self.calibration
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class _Tally:
+    """Additive statistics of one input; turned into Counts at the end."""
+
+    bytes: int = 0
+    chars: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+    scripts: ScriptStats = field(default_factory=ScriptStats)
+    forced_cuts: int = 0
+
+    def merge(self, other: _Tally) -> None:
+        self.bytes += other.bytes
+        self.chars += other.chars
+        for key, value in other.tokens.items():
+            self.tokens[key] = self.tokens.get(key, 0) + value
+        self.scripts.merge(other.scripts)
+        self.forced_cuts += other.forced_cuts
+
+
+@dataclass
+class FileCount:
+    path: str
+    bytes: int
+    chars: int
+    counts: list[Count]
+    invalid_bytes: int = 0
+    encoding: str = "utf-8"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "bytes": self.bytes, "chars": self.chars,
+                               "counts": [c.as_dict() for c in self.counts]}
+        if self.invalid_bytes:
+            out["invalid_bytes"] = self.invalid_bytes
+        if self.encoding != "utf-8":
+            out["encoding"] = self.encoding
+        return out
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class CountReport:
+    files: list[FileCount]
+    totals: list[Count]
+    skipped: list[Skipped]
+    bytes: int
+    chars: int
+
+    def as_dict(self) -> dict[str, Any]:
+        totals = [{**c.as_dict(), "chars": self.chars, "bytes": self.bytes} for c in self.totals]
+        return {"files": [f.as_dict() for f in self.files], "totals": totals,
+                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped]}
+
+
+def resolve_targets(models: Sequence[str] = (), tokenizers: Sequence[str] = (),
+                    provider: str | None = None) -> list[Target]:
+    """Models and tokenizers to count for; o200k_base when neither is given. Duplicates are dropped."""
+    targets: list[Target] = []
+    for name in models:
+        resolved = resolve_model(name, provider)
+        targets.append(Target(name, resolved.platform.id, get_tokenizer(resolved.model.tokenizer)))
+    for tid in tokenizers:
+        targets.append(Target(None, None, get_tokenizer(tid)))
+    if not targets:
+        targets.append(Target(None, None, get_tokenizer(DEFAULT_TOKENIZER)))
+    unique: dict[tuple[str | None, str | None, str], Target] = {}
+    for t in targets:
+        unique.setdefault((t.model, t.provider, t.tokenizer.id), t)
+    return list(unique.values())
+
+
+def _finish(target: Target, tally: _Tally) -> Count:
+    base_tokens = tally.tokens.get(target.physical, 0)
+    note = f"{tally.forced_cuts} forced chunk cut(s) in text with no line breaks; may differ by a few tokens" \
+        if tally.forced_cuts else None
+    tok = target.tokenizer
+    if not tok.is_estimate:
+        return Count(target.model, target.provider, tok.id, base_tokens, "exact", note=note)
+    basis = estimate_basis(tok, tally.scripts)
+    return Count(target.model, target.provider, tok.id, estimate_tokens(base_tokens, basis.factor), "estimate",
+                 basis.error_band, basis.basis, basis.calibration, note)
+
+
+class _Counter:
+    def __init__(self, targets: list[Target]) -> None:
+        self.targets = targets
+        self.engines = {pid: get_engine(pid) for pid in dict.fromkeys(t.physical for t in targets)}
+        self.needs_scripts = any(t.tokenizer.is_estimate for t in targets)
+        self.allow_space_cut = not any(isinstance(e, SentencePieceEngine) for e in self.engines.values())
+
+    def count_batch(self, chunks: list[textio.Chunk]) -> list[_Tally]:
+        tallies = [_Tally(chars=len(c.text), forced_cuts=int(c.forced)) for c in chunks]
+        texts = [c.text for c in chunks]
+        for pid, engine in self.engines.items():
+            if isinstance(engine, SentencePieceEngine):
+                counts = self._count_sentencepiece(engine, chunks)
+            else:
+                counts = engine.count_many(texts)
+            for tally, n in zip(tallies, counts, strict=True):
+                tally.tokens[pid] = n
+        if self.needs_scripts:
+            for tally, text in zip(tallies, texts, strict=True):
+                tally.scripts.add_text(text)
+        return tallies
+
+    @staticmethod
+    def _count_sentencepiece(engine: SentencePieceEngine, chunks: list[textio.Chunk]) -> list[int]:
+        first = [i for i, c in enumerate(chunks) if not c.continues_line]
+        rest = [i for i, c in enumerate(chunks) if c.continues_line]
+        out = [0] * len(chunks)
+        for idx, n in zip(first, engine.count_many([chunks[i].text for i in first]), strict=True):
+            out[idx] = n
+        for idx, n in zip(rest, engine.count_continuations([chunks[i].text for i in rest]), strict=True):
+            out[idx] = n
+        return out
+
+
+def _batches(items: Iterator[tuple[int, textio.Chunk]]) -> Iterator[list[tuple[int, textio.Chunk]]]:
+    batch: list[tuple[int, textio.Chunk]] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += len(item[1].text)
+        if size >= BATCH_CHARS or len(batch) >= 256:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def count_text(text: str, model: str | None = None, tokenizer: str | None = None,
+               provider: str | None = None) -> Count:
+    """Count one string for one model (or tokenizer; o200k_base when neither is given).
+
+    >>> count_text("hello world", model="gpt-4o").tokens
+    2
+    """
+    if model is not None and tokenizer is not None:
+        raise UsageError("give a model or a tokenizer, not both")
+    targets = resolve_targets([model] if model else [], [tokenizer] if tokenizer else [], provider)
+    counter = _Counter(targets)
+    tally = _Tally()
+    chunks = list(textio.chunk_text(iter([text]), allow_space_cut=counter.allow_space_cut))
+    for part in counter.count_batch(chunks):
+        tally.merge(part)
+    return _finish(targets[0], tally)
+
+
+def count_texts(texts: Sequence[str], target: Target) -> list[int]:
+    """Counts of many short strings for one target (chat messages, log records)."""
+    counter = _Counter([target])
+    chunks = [textio.Chunk(t, False) for t in texts]
+    return [_finish(target, tally).tokens for tally in counter.count_batch(chunks)]
+
+
+def count_paths(paths: Iterable[str], models: Sequence[str] = (), tokenizers: Sequence[str] = (), *,
+                provider: str | None = None, include: list[str] | None = None,
+                exclude: list[str] | None = None,
+                progress: Callable[[int], None] | None = None) -> CountReport:
+    """Count files, directories (recursive) and ``-`` (stdin) for every model and tokenizer given."""
+    targets = resolve_targets(models, tokenizers, provider)
+    counter = _Counter(targets)
+    inputs: list[str] = []
+    skipped: list[Skipped] = []
+    stats: dict[int, textio.DecodeStats] = {}
+    raw_bytes: dict[int, int] = {}
+
+    def chunks() -> Iterator[tuple[int, textio.Chunk]]:
+        for item in textio.expand_paths(list(paths), include, exclude):
+            if isinstance(item, textio.Skip):
+                skipped.append(Skipped(item.path, item.reason))
+                continue
+            try:
+                stream = textio.open_input(item)
+            except OSError as exc:
+                skipped.append(Skipped(item, f"cannot read: {exc.strerror or exc}"))
+                continue
+            index = len(inputs)
+            decode = textio.DecodeStats()
+            with stream if item != "-" else contextlib.nullcontext(stream):
+                counting = _CountingStream(stream)
+                try:
+                    blocks = textio.read_text_blocks(counting, decode)
+                    if isinstance(blocks, textio.Skip):
+                        skipped.append(Skipped(item, blocks.reason))
+                        continue
+                    inputs.append(item)
+                    stats[index] = decode
+                    for chunk in textio.chunk_text(blocks, allow_space_cut=counter.allow_space_cut):
+                        yield index, chunk
+                except OSError as exc:
+                    skipped.append(Skipped(item, f"read failed: {exc.strerror or exc}"))
+                    if len(inputs) > index:
+                        inputs.pop()
+                    continue
+                raw_bytes[index] = counting.bytes_read
+                if progress is not None:
+                    progress(counting.bytes_read)
+
+    tallies: dict[int, _Tally] = {}
+    for batch in _batches(chunks()):
+        for (index, _), part in zip(batch, counter.count_batch([c for _, c in batch]), strict=True):
+            tallies.setdefault(index, _Tally()).merge(part)
+    files = []
+    total = _Tally()
+    for index, path in enumerate(inputs):
+        tally = tallies.get(index, _Tally())
+        tally.bytes = raw_bytes.get(index, 0)
+        total.merge(tally)
+        files.append(FileCount(path if path != "-" else "<stdin>", tally.bytes, tally.chars,
+                               [_finish(t, tally) for t in targets], stats[index].invalid_bytes,
+                               stats[index].encoding))
+    return CountReport(files, [_finish(t, total) for t in targets], skipped, total.bytes, total.chars)
+
+
+class _CountingStream:
+    """Wraps a binary stream and counts the bytes read from it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.bytes_read += len(data)
+        return data
