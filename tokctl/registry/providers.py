@@ -333,10 +333,25 @@ def parse_platform(raw: dict[str, Any], path: Path) -> Platform:
                     p["pricing_url"], path, p.get("holiday_calendar"), models)
 
 
-@functools.cache
-def all_platforms() -> dict[str, Platform]:
+def parse_price_period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
+    """One ``[[models.prices]]`` table; also used for user overrides and custom models (tokctl.overrides)."""
+    return _period(raw, where, tz)
+
+
+def parse_model(raw: Any, where: str, platform: dict[str, Any], tz: dt.tzinfo) -> Model:
+    """One ``[[models]]`` table (``platform`` needs ``id`` and ``vendor``); also used for custom models."""
+    return _model(raw, where, platform, tz)
+
+
+def load_platforms(directory: Path) -> dict[str, Platform]:
+    """Every ``*.toml`` platform file in ``directory`` (tests load fixture directories this way)."""
     return {
         plat.id: plat
-        for path in sorted(tokenizers_registry.PROVIDERS.glob("*.toml"))
+        for path in sorted(directory.glob("*.toml"))
         for plat in [parse_platform(load_toml(path), path)]
     }
+
+
+@functools.cache
+def all_platforms() -> dict[str, Platform]:
+    return load_platforms(tokenizers_registry.PROVIDERS)

@@ -1,0 +1,33 @@
+"""Fixtures shared by the pricing tests: a small invented registry under tests/data (providers, calendars)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tokenizers_registry
+from tokctl import calendars, overrides
+from tokctl.pricing import book
+from tokctl.registry import catalog, providers
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def clear_registry_caches() -> None:
+    providers.all_platforms.cache_clear()
+    catalog._index.cache_clear()
+    calendars.clear_caches()
+    book.clear_caches()
+    overrides._cache.clear()
+
+
+@pytest.fixture
+def fixture_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the registry at tests/data/providers and tests/data/calendars for one test."""
+    monkeypatch.setattr(tokenizers_registry, "PROVIDERS", DATA / "providers")
+    monkeypatch.setattr(tokenizers_registry, "CALENDARS", DATA / "calendars")
+    clear_registry_caches()
+    yield DATA
+    clear_registry_caches()
