@@ -47,10 +47,18 @@ class ChatCount:
         return self.content_tokens + self.overhead_tokens + self.tools_tokens
 
     def as_row(self) -> dict[str, Any]:
-        return {"model": self.model, "provider": self.provider, "tokenizer": self.tokenizer,
-                "accuracy": self.accuracy, "rule": self.rule, "messages": self.messages,
-                "content_tokens": self.content_tokens, "overhead_tokens": self.overhead_tokens,
-                "tools_tokens": self.tools_tokens, "tokens": self.tokens}
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "tokenizer": self.tokenizer,
+            "accuracy": self.accuracy,
+            "rule": self.rule,
+            "messages": self.messages,
+            "content_tokens": self.content_tokens,
+            "overhead_tokens": self.overhead_tokens,
+            "tools_tokens": self.tools_tokens,
+            "tokens": self.tokens,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.as_row(), "notes": self.notes}
@@ -104,8 +112,7 @@ def _text_of(value: Any, notes: list[str]) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _per_message(messages: list[dict[str, Any]], target: Target, rule: ChatRule,
-                 notes: list[str]) -> tuple[int, int]:
+def _per_message(messages: list[dict[str, Any]], target: Target, rule: ChatRule, notes: list[str]) -> tuple[int, int]:
     texts: list[str] = []
     overhead = rule.raw["reply_priming"]
     for message in messages:
@@ -121,12 +128,12 @@ def _per_message(messages: list[dict[str, Any]], target: Target, rule: ChatRule,
     return sum(count_texts(texts, target)) if texts else 0, overhead
 
 
-def _template(messages: list[dict[str, Any]], target: Target, rule: ChatRule,
-              notes: list[str]) -> tuple[int, int]:
+def _template(messages: list[dict[str, Any]], target: Target, rule: ChatRule, notes: list[str]) -> tuple[int, int]:
     rendered = rule.raw.get("prefix", "")
     for message in messages:
-        rendered += rule.raw["message"].format(role=message.get("role", ""),
-                                               content=_text_of(message.get("content"), notes))
+        rendered += rule.raw["message"].format(
+            role=message.get("role", ""), content=_text_of(message.get("content"), notes)
+        )
     rendered += rule.raw["generation_prompt"]
     specials = rule.raw["specials"]
     pieces = [rendered]
@@ -143,8 +150,7 @@ def _template(messages: list[dict[str, Any]], target: Target, rule: ChatRule,
     return text_tokens, special_count
 
 
-def _tools_tokens(tools: list[dict[str, Any]], target: Target, rule: ChatRule,
-                  notes: list[str]) -> tuple[int, bool]:
+def _tools_tokens(tools: list[dict[str, Any]], target: Target, rule: ChatRule, notes: list[str]) -> tuple[int, bool]:
     """Tokens of tool definitions and whether the rule for them is the vendor's published one."""
     constants = rule.raw.get("tools", {}).get(target.tokenizer.id)
     if constants is None:
@@ -174,8 +180,13 @@ def _tools_tokens(tools: list[dict[str, Any]], target: Target, rule: ChatRule,
     return total + sum(count_texts(lines, target)), True
 
 
-def count_chat(messages: list[dict[str, Any]], model: str | None = None, tools: list[dict[str, Any]] | None = None,
-               provider: str | None = None, tokenizer: str | None = None) -> ChatCount:
+def count_chat(
+    messages: list[dict[str, Any]],
+    model: str | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    provider: str | None = None,
+    tokenizer: str | None = None,
+) -> ChatCount:
     """Prompt tokens of a chat request for one model.
 
     >>> count_chat([{"role": "user", "content": "Hello"}], model="gpt-4o").tokens
@@ -196,8 +207,18 @@ def _count_for(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | Non
     exact = rule.accuracy == "exact" and not target.tokenizer.is_estimate and tools_exact and not notes
     if target.tokenizer.is_estimate:
         notes.append(f"{target.tokenizer.id} is an estimate: the content tokens are estimated")
-    return ChatCount(target.model, target.provider, target.tokenizer.id, "exact" if exact else "estimate",
-                     rule.name, len(messages), content, overhead, tools_tokens, sorted(set(notes)))
+    return ChatCount(
+        target.model,
+        target.provider,
+        target.tokenizer.id,
+        "exact" if exact else "estimate",
+        rule.name,
+        len(messages),
+        content,
+        overhead,
+        tools_tokens,
+        sorted(set(notes)),
+    )
 
 
 def parse_chat(text: str, where: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
@@ -216,19 +237,28 @@ def parse_chat(text: str, where: str) -> tuple[list[dict[str, Any]], list[dict[s
                 doc.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 error = exc if lineno > 1 else first_error
-                raise InputFormatError(f"invalid JSON: {error.msg}", where=f"{where}:{lineno}",
-                                       fix="give a JSON list of messages, or one message object per line") from None
+                raise InputFormatError(
+                    f"invalid JSON: {error.msg}",
+                    where=f"{where}:{lineno}",
+                    fix="give a JSON list of messages, or one message object per line",
+                ) from None
     tools = None
     if isinstance(doc, dict):
         tools = doc.get("tools")
         doc = doc.get("messages")
     if not isinstance(doc, list) or not all(isinstance(m, dict) for m in doc):
-        raise InputFormatError("chat file holds no list of message objects", where=where,
-                               fix='write [{"role": "user", "content": "..."}] or {"messages": [...], "tools": [...]}')
+        raise InputFormatError(
+            "chat file holds no list of message objects",
+            where=where,
+            fix='write [{"role": "user", "content": "..."}] or {"messages": [...], "tools": [...]}',
+        )
     for index, message in enumerate(doc):
         if "role" not in message:
-            raise InputFormatError(f"message {index + 1} has no role", where=where,
-                                   fix='every message needs "role" and "content"')
+            raise InputFormatError(
+                f"message {index + 1} has no role",
+                where=where,
+                fix='every message needs "role" and "content"',
+            )
     if tools is not None and not isinstance(tools, list):
         raise InputFormatError("tools is not a list", where=where, fix="give tools as a list of tool objects")
     return doc, tools
@@ -240,8 +270,11 @@ def count_chat_file(path: Path, models: list[str], provider: str | None = None) 
     except FileNotFoundError:
         raise InputNotFoundError(f"no such file: {path}", fix="check the path") from None
     except UnicodeDecodeError as exc:
-        raise InputFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path),
-                               fix="save the transcript as UTF-8") from None
+        raise InputFormatError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            where=str(path),
+            fix="save the transcript as UTF-8",
+        ) from None
     messages, tools = parse_chat(text, str(path))
     targets = resolve_targets(models, [], provider)
     return ChatResult(str(path), [_count_for(messages, tools, t) for t in targets])

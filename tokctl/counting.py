@@ -51,8 +51,12 @@ class Count:
     note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": self.model, "tokenizer": self.tokenizer, "tokens": self.tokens,
-                               "accuracy": self.accuracy}
+        out: dict[str, Any] = {
+            "model": self.model,
+            "tokenizer": self.tokenizer,
+            "tokens": self.tokens,
+            "accuracy": self.accuracy,
+        }
         if self.provider:
             out["provider"] = self.provider
         if self.accuracy == "estimate":
@@ -94,8 +98,12 @@ class FileCount:
     encoding: str = "utf-8"
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "bytes": self.bytes, "chars": self.chars,
-                               "counts": [c.as_dict() for c in self.counts]}
+        out: dict[str, Any] = {
+            "path": self.path,
+            "bytes": self.bytes,
+            "chars": self.chars,
+            "counts": [c.as_dict() for c in self.counts],
+        }
         if self.invalid_bytes:
             out["invalid_bytes"] = self.invalid_bytes
         if self.encoding != "utf-8":
@@ -119,12 +127,16 @@ class CountReport:
 
     def as_dict(self) -> dict[str, Any]:
         totals = [{**c.as_dict(), "chars": self.chars, "bytes": self.bytes} for c in self.totals]
-        return {"files": [f.as_dict() for f in self.files], "totals": totals,
-                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped]}
+        return {
+            "files": [f.as_dict() for f in self.files],
+            "totals": totals,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+        }
 
 
-def resolve_targets(models: Sequence[str] = (), tokenizers: Sequence[str] = (),
-                    provider: str | None = None) -> list[Target]:
+def resolve_targets(
+    models: Sequence[str] = (), tokenizers: Sequence[str] = (), provider: str | None = None
+) -> list[Target]:
     """Models and tokenizers to count for; o200k_base when neither is given. Duplicates are dropped."""
     targets: list[Target] = []
     for name in models:
@@ -142,14 +154,26 @@ def resolve_targets(models: Sequence[str] = (), tokenizers: Sequence[str] = (),
 
 def _finish(target: Target, tally: _Tally) -> Count:
     base_tokens = tally.tokens.get(target.physical, 0)
-    note = f"{tally.forced_cuts} forced chunk cut(s) in text with no line breaks; may differ by a few tokens" \
-        if tally.forced_cuts else None
+    note = (
+        f"{tally.forced_cuts} forced chunk cut(s) in text with no line breaks; may differ by a few tokens"
+        if tally.forced_cuts
+        else None
+    )
     tok = target.tokenizer
     if not tok.is_estimate:
         return Count(target.model, target.provider, tok.id, base_tokens, "exact", note=note)
     basis = estimate_basis(tok, tally.scripts)
-    return Count(target.model, target.provider, tok.id, estimate_tokens(base_tokens, basis.factor), "estimate",
-                 basis.error_band, basis.basis, basis.calibration, note)
+    return Count(
+        target.model,
+        target.provider,
+        tok.id,
+        estimate_tokens(base_tokens, basis.factor),
+        "estimate",
+        basis.error_band,
+        basis.basis,
+        basis.calibration,
+        note,
+    )
 
 
 class _Counter:
@@ -199,8 +223,7 @@ def _batches(items: Iterator[tuple[int, textio.Chunk]]) -> Iterator[list[tuple[i
         yield batch
 
 
-def count_text(text: str, model: str | None = None, tokenizer: str | None = None,
-               provider: str | None = None) -> Count:
+def count_text(text: str, model: str | None = None, tokenizer: str | None = None, provider: str | None = None) -> Count:
     """Count one string for one model (or tokenizer; o200k_base when neither is given).
 
     >>> count_text("hello world", model="gpt-4o").tokens
@@ -224,10 +247,16 @@ def count_texts(texts: Sequence[str], target: Target) -> list[int]:
     return [_finish(target, tally).tokens for tally in counter.count_batch(chunks)]
 
 
-def count_paths(paths: Iterable[str], models: Sequence[str] = (), tokenizers: Sequence[str] = (), *,
-                provider: str | None = None, include: list[str] | None = None,
-                exclude: list[str] | None = None,
-                progress: Callable[[int], None] | None = None) -> CountReport:
+def count_paths(
+    paths: Iterable[str],
+    models: Sequence[str] = (),
+    tokenizers: Sequence[str] = (),
+    *,
+    provider: str | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CountReport:
     """Count files, directories (recursive) and ``-`` (stdin) for every model and tokenizer given."""
     targets = resolve_targets(models, tokenizers, provider)
     counter = _Counter(targets)
@@ -278,9 +307,16 @@ def count_paths(paths: Iterable[str], models: Sequence[str] = (), tokenizers: Se
         tally = tallies.get(index, _Tally())
         tally.bytes = raw_bytes.get(index, 0)
         total.merge(tally)
-        files.append(FileCount(path if path != "-" else "<stdin>", tally.bytes, tally.chars,
-                               [_finish(t, tally) for t in targets], stats[index].invalid_bytes,
-                               stats[index].encoding))
+        files.append(
+            FileCount(
+                path if path != "-" else "<stdin>",
+                tally.bytes,
+                tally.chars,
+                [_finish(t, tally) for t in targets],
+                stats[index].invalid_bytes,
+                stats[index].encoding,
+            )
+        )
     return CountReport(files, [_finish(t, total) for t in targets], skipped, total.bytes, total.chars)
 
 

@@ -31,7 +31,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_atomic(target: str | os.PathLike[str], writer: Callable[[IO[Any]], None], *, binary: bool = False) -> None:
+def write_atomic(target: str | os.PathLike[str], writer: Callable[[IO[Any]], object], *, binary: bool = False) -> None:
     """Open a temporary file, let ``writer`` fill it, then move it over ``target``."""
     with atomic_path(target) as tmp:
         mode = "wb" if binary else "w"

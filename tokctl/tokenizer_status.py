@@ -16,8 +16,16 @@ def tokenizer_rows() -> list[dict[str, Any]]:
             offline, source = True, f"estimate from {tok.base} ±{tok.error_band * 100:.0f}%"  # type: ignore[operator]
         else:
             offline, source = availability(tok)
-        rows.append({"id": tok.id, "engine": tok.engine, "accuracy": tok.accuracy, "offline": offline,
-                     "source": source, "description": tok.description})
+        rows.append(
+            {
+                "id": tok.id,
+                "engine": tok.engine,
+                "accuracy": tok.accuracy,
+                "offline": offline,
+                "source": source,
+                "description": tok.description,
+            }
+        )
     return rows
 
 
@@ -34,8 +42,14 @@ def verify_tokenizers(ids: list[str]) -> list[dict[str, Any]]:
             except IntegrityError as exc:
                 rows.append({"id": tok.id, "file": spec.name, "status": "mismatch", "detail": exc.one_line()})
             except TokenizerUnavailableError as exc:
-                rows.append({"id": tok.id, "file": spec.name, "status": "unavailable", "detail": exc.fix})
+                rows.append({"id": tok.id, "file": spec.name, "status": "unavailable", "detail": exc.fix or ""})
             else:
-                rows.append({"id": tok.id, "file": spec.name, "status": "ok",
-                             "detail": f"sha256 {spec.sha256[:16]}... from {found.origin}"})
+                rows.append(
+                    {
+                        "id": tok.id,
+                        "file": spec.name,
+                        "status": "ok",
+                        "detail": f"sha256 {spec.sha256[:16]}... from {found.origin}",
+                    }
+                )
     return rows

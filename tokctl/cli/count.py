@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,14 +22,24 @@ def register(app: typer.Typer) -> None:
 
 
 def count(
-    paths: Annotated[Optional[list[str]], typer.Argument(help="Files, directories (recursive) or - for stdin.")] = None,  # noqa: UP045
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to count for (repeatable).")] = None,  # noqa: UP045
-    tokenizer: Annotated[Optional[list[str]], typer.Option("--tokenizer", "-t", help="Tokenizer id (repeatable).")] = None,  # noqa: UP045
-    provider: Annotated[Optional[str], typer.Option("--provider", "-p", help="Billing platform of the models.")] = None,  # noqa: UP045
+    paths: Annotated[list[str] | None, typer.Argument(help="Files, directories (recursive) or - for stdin.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model to count for (repeatable).")] = None,
+    tokenizer: Annotated[list[str] | None, typer.Option("--tokenizer", "-t", help="Tokenizer id (repeatable).")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", "-p", help="Billing platform of the models.")] = None,
     by: Annotated[By, typer.Option("--by", help="One row per model (total) or per file and model.")] = By.total,
-    include: Annotated[Optional[list[str]], typer.Option("--include", help="Glob of files to count in directories.")] = None,  # noqa: UP045
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob of files or directories to skip.")] = None,  # noqa: UP045
-    chat: Annotated[Optional[Path], typer.Option("--chat", help="Count a chat transcript (OpenAI messages JSON/JSONL) with the model's chat overhead.")] = None,  # noqa: UP045
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Glob of files to count in directories.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Glob of files or directories to skip.")
+    ] = None,
+    chat: Annotated[
+        Path | None,
+        typer.Option(
+            "--chat",
+            help="Count a chat transcript (OpenAI messages JSON/JSONL) with the model's chat overhead.",
+        ),
+    ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -47,12 +58,34 @@ def count(
         return
     if not paths:
         raise UsageError("nothing to count", fix="give a file, a directory, or - for stdin")
-    result = count_paths(paths, model or [], tokenizer or [], provider=provider, include=include,
-                         exclude=exclude, progress=_progress())
+    progress = _progress()
+    result = count_paths(
+        paths,
+        model or [],
+        tokenizer or [],
+        provider=provider,
+        include=include,
+        exclude=exclude,
+        progress=progress,
+    )
+    if progress is not None:
+        typer.echo("\r\033[K", err=True, nl=False)
     render(count_report(result, by.value), fmt, output)
     raise typer.Exit(exit_code(result))
 
 
-def _progress() -> None:
-    # Progress goes to stderr only on a terminal; counting is fast enough that a byte tally suffices.
-    return None
+def _progress() -> Callable[[int], None] | None:
+    """A running tally on stderr, only when stderr is a terminal (never in pipes or files)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+    state = {"files": 0, "bytes": 0}
+
+    def tick(file_bytes: int) -> None:
+        state["files"] += 1
+        state["bytes"] += file_bytes
+        sys.stderr.write(f"\rcounted {state['files']:,} files, {state['bytes'] / 1e6:,.1f} MB")
+        sys.stderr.flush()
+
+    return tick

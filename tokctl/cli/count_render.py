@@ -20,15 +20,17 @@ def _row(count: Count, chars: int, path: str | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {}
     if path is not None:
         row["path"] = path
-    row.update({
-        "model": count.model or "-",
-        "provider": count.provider,
-        "tokenizer": count.tokenizer,
-        "accuracy": accuracy_label(count),
-        "tokens": count.tokens,
-        "chars": chars,
-        "chars_per_token": round(chars / count.tokens, 2) if count.tokens else None,
-    })
+    row.update(
+        {
+            "model": count.model or "-",
+            "provider": count.provider,
+            "tokenizer": count.tokenizer,
+            "accuracy": accuracy_label(count),
+            "tokens": count.tokens,
+            "chars": chars,
+            "chars_per_token": round(chars / count.tokens, 2) if count.tokens else None,
+        }
+    )
     return row
 
 
@@ -58,13 +60,24 @@ def count_report(result: CountReport, by: str) -> Report:
         columns = _COLUMNS
     sections = []
     if result.skipped:
-        sections.append(Section("skipped", [Column("path", "path"), Column("reason", "reason")],
-                                [{"path": s.path, "reason": s.reason} for s in result.skipped]))
+        sections.append(
+            Section(
+                "skipped",
+                [Column("path", "path"), Column("reason", "reason")],
+                [{"path": s.path, "reason": s.reason} for s in result.skipped],
+            )
+        )
     files = len(result.files)
     title = f"{files} file{'s' if files != 1 else ''}, {result.bytes:,} bytes"
     estimate_notes = [f"{c.tokenizer}: {c.basis}" for c in result.totals if c.accuracy == "estimate" and c.basis]
-    return Report(doc=result.as_dict(), rows=rows, columns=columns, title=title,
-                  notes=notes + [f"estimate basis: {n}" for n in dict.fromkeys(estimate_notes)], sections=sections)
+    return Report(
+        doc=result.as_dict(),
+        rows=rows,
+        columns=columns,
+        title=title,
+        notes=notes + [f"estimate basis: {n}" for n in dict.fromkeys(estimate_notes)],
+        sections=sections,
+    )
 
 
 def exit_code(result: CountReport) -> int:
@@ -76,8 +89,15 @@ def exit_code(result: CountReport) -> int:
 
 def chat_report(result: Any) -> Report:
     rows = [r.as_row() for r in result.rows]
-    columns = [Column("model", "model"), Column("tokenizer", "tokenizer"), Column("accuracy", "accuracy"),
-               Column("messages", "messages", numeric=True), Column("content_tokens", "content tokens", numeric=True),
-               Column("overhead_tokens", "overhead", numeric=True), Column("tools_tokens", "tools", numeric=True),
-               Column("tokens", "prompt tokens", numeric=True), Column("rule", "chat rule")]
+    columns = [
+        Column("model", "model"),
+        Column("tokenizer", "tokenizer"),
+        Column("accuracy", "accuracy"),
+        Column("messages", "messages", numeric=True),
+        Column("content_tokens", "content tokens", numeric=True),
+        Column("overhead_tokens", "overhead", numeric=True),
+        Column("tools_tokens", "tools", numeric=True),
+        Column("tokens", "prompt tokens", numeric=True),
+        Column("rule", "chat rule"),
+    ]
     return Report(doc=result.as_dict(), rows=rows, columns=columns, title=f"chat: {result.path}")

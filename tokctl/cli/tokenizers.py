@@ -22,8 +22,14 @@ def list_tokenizers(fmt: FormatOption = None, output: OutputOption = None) -> No
     from tokctl.tokenizer_status import tokenizer_rows
 
     rows = tokenizer_rows()
-    columns = [Column("id", "id"), Column("engine", "engine"), Column("accuracy", "accuracy"),
-               Column("offline", "offline"), Column("source", "source"), Column("description", "description")]
+    columns = [
+        Column("id", "id"),
+        Column("engine", "engine"),
+        Column("accuracy", "accuracy"),
+        Column("offline", "offline"),
+        Column("source", "source"),
+        Column("description", "description"),
+    ]
     render(Report(doc={"tokenizers": rows}, rows=rows, columns=columns), fmt, output)
 
 
@@ -38,7 +44,12 @@ def verify(
     from tokctl.tokenizer_status import verify_tokenizers
 
     rows = verify_tokenizers(ids or [])
-    columns = [Column("id", "id"), Column("file", "file"), Column("status", "status"), Column("detail", "detail")]
+    columns = [
+        Column("id", "id"),
+        Column("file", "file"),
+        Column("status", "status"),
+        Column("detail", "detail"),
+    ]
     render(Report(doc={"files": rows}, rows=rows, columns=columns), fmt, output)
     raise typer.Exit(0 if all(r["status"] in ("ok", "n/a") for r in rows) else 1)
 

@@ -41,8 +41,11 @@ def check_keys(
         )
     missing = [k for k in required if k not in table]
     if missing:
-        raise RegistryError(f"missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)}", where=where,
-                            fix=f"add {', '.join(missing)}")
+        raise RegistryError(
+            f"missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            where=where,
+            fix=f"add {', '.join(missing)}",
+        )
 
 
 def expect(value: Any, kind: type | tuple[type, ...], *, where: str, key: str) -> Any:
@@ -52,20 +55,27 @@ def expect(value: Any, kind: type | tuple[type, ...], *, where: str, key: str) -
         ok = isinstance(value, kind)
     if not ok:
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise RegistryError(f"{key} must be {names}, not {type(value).__name__} {value!r}", where=where,
-                            fix=f"write {key} as a {names}")
+        raise RegistryError(
+            f"{key} must be {names}, not {type(value).__name__} {value!r}",
+            where=where,
+            fix=f"write {key} as a {names}",
+        )
     return value
 
 
 def money(value: Any, *, where: str, key: str) -> Decimal:
     """A non-negative price per 1M tokens. Integers are accepted and made Decimal."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise RegistryError(f"{key} must be a number, not {value!r}", where=where,
-                            fix=f"write {key} as a plain number (per 1M tokens), e.g. {key} = 1.25")
+        raise RegistryError(
+            f"{key} must be a number, not {value!r}",
+            where=where,
+            fix=f"write {key} as a plain number (per 1M tokens), e.g. {key} = 1.25",
+        )
     amount = Decimal(value)
     if not amount.is_finite() or amount < 0:
-        raise RegistryError(f"{key} must be a finite, non-negative number, not {value}", where=where,
-                            fix=f"correct {key}")
+        raise RegistryError(
+            f"{key} must be a finite, non-negative number, not {value}", where=where, fix=f"correct {key}"
+        )
     return amount
 
 
@@ -73,10 +83,16 @@ def moment(value: Any, *, where: str, key: str, tz: dt.tzinfo) -> dt.datetime:
     """An aware datetime. A bare date means 00:00 in the platform's time zone."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            raise RegistryError(f"{key} {value.isoformat()} has no time zone", where=where,
-                                fix=f"add an offset, e.g. {value.isoformat()}+08:00, or give a bare date")
+            raise RegistryError(
+                f"{key} {value.isoformat()} has no time zone",
+                where=where,
+                fix=f"add an offset, e.g. {value.isoformat()}+08:00, or give a bare date",
+            )
         return value
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time(0), tzinfo=tz)
-    raise RegistryError(f"{key} must be a date or a datetime with offset, not {value!r}", where=where,
-                        fix=f"write e.g. {key} = 2026-08-17T00:00:00+08:00")
+    raise RegistryError(
+        f"{key} must be a date or a datetime with offset, not {value!r}",
+        where=where,
+        fix=f"write e.g. {key} = 2026-08-17T00:00:00+08:00",
+    )

@@ -44,8 +44,9 @@ def get_platform(provider: str) -> Platform:
     try:
         return platforms[provider]
     except KeyError:
-        raise UnknownProviderError(provider, platforms,
-                                   fix="run 'tokctl models' to list providers and their models") from None
+        raise UnknownProviderError(
+            provider, platforms, fix="run 'tokctl models' to list providers and their models"
+        ) from None
 
 
 def _preference(platform: Platform, model: Model) -> tuple[int, int, str]:

@@ -40,7 +40,8 @@ def _workers() -> int:
 
 
 def _normalize(tokenizer: Tokenizer, text: str) -> str:
-    return unicodedata.normalize(tokenizer.normalization, text) if tokenizer.normalization else text
+    form = tokenizer.normalization
+    return unicodedata.normalize(form, text) if form else text  # type: ignore[arg-type]
 
 
 # ---- tiktoken ----------------------------------------------------------------------------------------------
@@ -117,8 +118,12 @@ class TiktokenEngine:
         self.tokenizer = tokenizer
         ranks = load_ranks(tokenizer)
         # No special tokens: counted text is always ordinary text (encode_ordinary).
-        self._enc = tiktoken.Encoding(name=f"tokctl-{tokenizer.id}", pat_str=tokenizer.pattern or "",
-                                      mergeable_ranks=ranks, special_tokens={})
+        self._enc = tiktoken.Encoding(
+            name=f"tokctl-{tokenizer.id}",
+            pat_str=tokenizer.pattern or "",
+            mergeable_ranks=ranks,
+            special_tokens={},
+        )
 
     def encode(self, text: str) -> list[int]:
         return self._enc.encode_ordinary(_normalize(self.tokenizer, text))
@@ -189,7 +194,11 @@ class SentencePieceEngine:
 
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
-_ENGINE_TYPES: dict[str, type] = {"tiktoken": TiktokenEngine, "hf": HFEngine, "sentencepiece": SentencePieceEngine}
+_ENGINE_TYPES: dict[str, type] = {
+    "tiktoken": TiktokenEngine,
+    "hf": HFEngine,
+    "sentencepiece": SentencePieceEngine,
+}
 
 
 def get_engine(tokenizer_id: str) -> Engine:

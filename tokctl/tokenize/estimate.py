@@ -73,8 +73,12 @@ def estimate_basis(tokenizer: Tokenizer, stats: ScriptStats) -> EstimateBasis:
         factor = Decimal(str(calibration["factor"]))
         low, high = Decimal(str(calibration["ci_low"])), Decimal(str(calibration["ci_high"]))
         band = max(factor - low, high - factor) / factor if factor else Decimal(0)
-        return EstimateBasis(factor, band.quantize(Decimal("0.0001")),
-                             f"calibrated on {calibration['samples']} of your records", calibration)
+        return EstimateBasis(
+            factor,
+            band.quantize(Decimal("0.0001")),
+            f"calibrated on {calibration['samples']} of your records",
+            calibration,
+        )
     assert tokenizer.error_band is not None
     return EstimateBasis(weighted_factor(tokenizer, stats), tokenizer.error_band, tokenizer.basis or "")
 

@@ -8,6 +8,7 @@ when there is one); a wrong package file is an error naming the file and both ha
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import sys
@@ -63,10 +64,8 @@ def _from_cache(spec: TokenizerFile) -> VerifiedFile | None:
     actual = sha256_hex(data)
     if actual != spec.sha256:
         _warn(f"{path}: cached {spec.name} has sha256 {actual}, expected {spec.sha256}; discarded")
-        try:
+        with contextlib.suppress(OSError):
             path.unlink()
-        except OSError:
-            pass
         return None
     return VerifiedFile(spec, data, f"cache:{path}")
 
@@ -97,8 +96,10 @@ def load_file(tokenizer: Tokenizer, spec: TokenizerFile) -> VerifiedFile:
             found = _from_package(spec, source)
             if found is not None:
                 return found
-    raise TokenizerUnavailableError(f"tokenizer {tokenizer.id}: file {spec.name} is not available offline",
-                                    fix=_how_to_get(tokenizer, spec))
+    raise TokenizerUnavailableError(
+        f"tokenizer {tokenizer.id}: file {spec.name} is not available offline",
+        fix=_how_to_get(tokenizer, spec),
+    )
 
 
 def _how_to_get(tokenizer: Tokenizer, spec: TokenizerFile) -> str:
@@ -168,6 +169,8 @@ def pull(tokenizer: Tokenizer, *, timeout: float = 30.0) -> list[Path]:
             written.append(target)
             break
         else:
-            raise NetworkError(f"could not download {spec.name} for {tokenizer.id}: " + "; ".join(errors or ["no url source"]),
-                               fix="check the network, or install the package that ships the file")
+            raise NetworkError(
+                f"could not download {spec.name} for {tokenizer.id}: " + "; ".join(errors or ["no url source"]),
+                fix="check the network, or install the package that ships the file",
+            )
     return written

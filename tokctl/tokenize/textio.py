@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from tokctl.errors import InputNotFoundError
 
@@ -32,6 +32,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class DecodeStats:
     encoding: str = "utf-8"
 
 
-def expand_paths(paths: list[str], include: list[str] | None = None,
-                 exclude: list[str] | None = None) -> Iterator[str | Skip]:
+def expand_paths(
+    paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None
+) -> Iterator[str | Skip]:
     """Files to count, in a stable order. ``-`` is stdin. Directories recurse, skipping hidden and VCS dirs."""
     for raw in paths:
         if raw == "-":
@@ -82,8 +87,13 @@ def _matches(name: str, rel: str, patterns: list[str]) -> bool:
 
 def _walk(root: Path, include: list[str], exclude: list[str]) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in VCS_DIRS
-                             and not _matches(d, os.path.relpath(os.path.join(dirpath, d), root), exclude))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and d not in VCS_DIRS
+            and not _matches(d, os.path.relpath(os.path.join(dirpath, d), root), exclude)
+        )
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
@@ -108,10 +118,10 @@ def _detect(head: bytes) -> tuple[str | None, int, str | None]:
 def open_input(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
-    return open(path, "rb")  # noqa: SIM115 - closed by the caller
+    return open(path, "rb")
 
 
-def read_text_blocks(stream: BinaryIO, stats: DecodeStats) -> Iterator[str] | Skip:
+def read_text_blocks(stream: Readable, stats: DecodeStats) -> Iterator[str] | Skip:
     """Decoded text blocks of a byte stream, or a Skip when it is not text."""
     head = stream.read(BLOCK_BYTES)
     encoding, bom, reason = _detect(head)
@@ -162,13 +172,20 @@ def _safe_cut(text: str, allow_space_cut: bool) -> int:
     return -1
 
 
-def chunk_text(blocks: Iterator[str], *, allow_space_cut: bool = True, chunk_chars: int = CHUNK_CHARS,
-               hard_limit: int = HARD_LIMIT_CHARS) -> Iterator[Chunk]:
+def chunk_text(
+    blocks: Iterator[str],
+    *,
+    allow_space_cut: bool = True,
+    chunk_chars: int | None = None,
+    hard_limit: int | None = None,
+) -> Iterator[Chunk]:
     """Cut a stream of text blocks into chunks whose counts add up to the count of the whole text.
 
     ``allow_space_cut`` permits a cut before a single space between two letters when a huge line has no
     newline; SentencePiece cannot take it (its dummy prefix), so its callers pass False.
     """
+    chunk_chars = chunk_chars or CHUNK_CHARS
+    hard_limit = hard_limit or HARD_LIMIT_CHARS
     pending = ""
     continues = False
     for block in blocks:
