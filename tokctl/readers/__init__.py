@@ -1,0 +1,171 @@
+"""Usage logs of every major vendor and gateway, read into one canonical Arrow table (tokctl.schema).
+
+>>> import tokctl
+>>> table = tokctl.read_usage(["examples/logs"])                      # doctest: +SKIP
+>>> result = tokctl.read_usage_with_accounting(["logs/"], price=True)  # doctest: +SKIP
+>>> result.accounting.line()                                          # doctest: +SKIP
+'usage: 120 records read = 117 parsed + 3 skipped [...]; 2 duplicates collapsed; 1 unpriced'
+
+One module per source family (openai, anthropic, claude_code, gemini, openai_compatible, dashscope,
+otel, litellm, langfuse, helicone, openrouter, generic); detection.py tells them apart per record;
+wrapper.py reads request logs that wrap a response with metadata. pyarrow is imported only when a
+table is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tokctl.readers.accounting import Accounting
+from tokctl.readers.detection import SOURCES
+
+__all__ = ["SOURCES", "Accounting", "UsageResult", "read_usage", "read_usage_with_accounting", "stream_usage"]
+
+
+@dataclass
+class UsageResult:
+    """A canonical usage table (pyarrow.Table) and what the read did with every record."""
+
+    table: Any
+    accounting: Accounting
+
+
+def read_usage(
+    paths: Any,
+    source: str | None = None,
+    strict: bool = False,
+    *,
+    mapping: str | Path | None = None,
+    price: bool = False,
+) -> Any:
+    """Read usage logs into one canonical table (duplicates collapsed); see read_usage_with_accounting.
+
+    ``paths``: files, directories or glob patterns (plain, .gz or .zst). ``source``: one of
+    :data:`SOURCES` to accept only that family (auto-detected per record by default). ``strict``: stop at
+    the first bad record with an :class:`~tokctl.errors.InputFormatError` naming its file:line.
+    """
+    return read_usage_with_accounting(paths, source, strict, mapping=mapping, price=price).table
+
+
+def read_usage_with_accounting(
+    paths: Any,
+    source: str | None = None,
+    strict: bool = False,
+    *,
+    mapping: str | Path | None = None,
+    price: bool = False,
+    columns: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UsageResult:
+    """Read usage logs; the result holds the table and its :class:`Accounting`.
+
+    ``price=True`` fills cost, currency and price_ref through tokctl.pricing.price_table (batch by batch)
+    and counts the unpriced rows. ``columns`` keeps only those columns (less memory for large reads).
+    """
+    import pyarrow as pa
+
+    accounting = Accounting()
+    batches = list(
+        stream_usage(
+            paths,
+            source,
+            strict,
+            mapping=mapping,
+            price=price,
+            columns=columns,
+            accounting=accounting,
+            progress=progress,
+        )
+    )
+    if batches:
+        table = pa.Table.from_batches(batches)
+    else:
+        from tokctl.schema import usage_schema
+
+        schema = usage_schema()
+        table = (schema if columns is None else pa.schema([schema.field(c) for c in columns])).empty_table()
+    return UsageResult(table, accounting)
+
+
+def stream_usage(
+    paths: Any,
+    source: str | None = None,
+    strict: bool = False,
+    *,
+    mapping: str | Path | None = None,
+    price: bool = False,
+    columns: Sequence[str] | None = None,
+    accounting: Accounting | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[Any]:
+    """Canonical record batches with duplicates collapsed, holding the read's batches until the end.
+
+    Duplicates can only be known once every record is read, so this keeps the (priced, projected)
+    batches of the read and yields them filtered at the end. For outputs larger than memory,
+    tokctl.usage_export spills to a staging Parquet file instead.
+    """
+    from tokctl.readers import dedup
+    from tokctl.readers.pipeline import iter_batches
+
+    acc = accounting if accounting is not None else Accounting()
+    held: list[Any] = []
+    hashes: list[Any] = []
+    for batch, batch_hashes in priced_batches(
+        paths, source, strict, mapping=mapping, price=price, accounting=acc, progress=progress, reader=iter_batches
+    ):
+        held.append(batch if columns is None else batch.select(_needed(columns)))
+        hashes.append(batch_hashes)
+    chosen = dedup.plan(hashes)
+    acc.duplicates = chosen.duplicates
+    offset = 0
+    for batch in held:
+        keep, collapsed = chosen.slice(offset, batch.num_rows)
+        offset += batch.num_rows
+        kept = dedup.apply(batch, keep, collapsed)
+        if price:
+            acc.unpriced += count_unpriced(kept)
+        yield kept if columns is None else kept.select(list(columns))
+
+
+def priced_batches(
+    paths: Any,
+    source: str | None,
+    strict: bool,
+    *,
+    mapping: str | Path | None,
+    price: bool,
+    accounting: Accounting,
+    progress: Callable[[int, int], None] | None,
+    reader: Callable[..., Iterator[tuple[Any, Any]]],
+) -> Iterator[tuple[Any, Any]]:
+    """(batch, identity hashes) from ``reader``, priced when asked; duplicates not yet collapsed."""
+    from tokctl.readers.generic import load_mapping
+
+    loaded = load_mapping(mapping) if mapping is not None else None
+    for batch, hashes in reader(paths, source, strict=strict, mapping=loaded, accounting=accounting, progress=progress):
+        if price:
+            from tokctl.pricing import price_table
+
+            batch = price_table(batch)
+        yield batch, hashes
+
+
+def count_unpriced(batch: Any) -> int:
+    """Rows with token counts but no computed cost (rows without any count, e.g. errors, are not)."""
+    import pyarrow.compute as pc
+
+    has_tokens = pc.or_(pc.is_valid(batch.column("input_tokens")), pc.is_valid(batch.column("output_tokens")))
+    unpriced = pc.and_(pc.is_null(batch.column("cost")), has_tokens)
+    return int(pc.sum(unpriced.cast("int64")).as_py() or 0)
+
+
+def _needed(columns: Sequence[str]) -> list[str]:
+    """The requested columns plus those that collapsing and counting read."""
+    needed = list(columns)
+    for name in ("flags", "cost", "input_tokens", "output_tokens"):
+        if name not in needed:
+            needed.append(name)
+    return needed

@@ -1,0 +1,224 @@
+"""Find log files and turn them into (line, value) records: JSON lines, JSON documents, CSV rows.
+
+Paths may be files, directories (searched recursively for log-like files) or glob patterns. Files may be
+plain, gzip or zstd (told apart by their first bytes, not their names). A file is read as:
+
+* CSV when its name ends in ``.csv`` or ``.tsv`` (before any ``.gz``/``.zst``);
+* one JSON document when it ends in ``.json`` (a JSON-lines file named ``.json`` is recognised too), or
+  when its first record spans several lines;
+* JSON lines otherwise. Server-sent-event framing is understood: ``data: {...}`` lines are records,
+  ``event:``/``id:`` lines and ``data: [DONE]`` are not.
+
+A bad record never stops the file: it comes out as a :class:`Bad` value with its reason, and the caller
+counts it. Lines longer than :data:`MAX_LINE_BYTES` are drained without being held in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+MAX_LINE_BYTES = 512 * 1024 * 1024
+LOG_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".log", ".txt", ".sse"})
+COMPRESSION_SUFFIXES = frozenset({".gz", ".zst", ".zstd"})
+_GLOB = re.compile(r"[*?[]")
+_INT = re.compile(r"-?\d{1,18}")
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A record that could not be read; ``reason`` is its accounting bucket."""
+
+    reason: str
+    detail: str = ""
+
+
+def expand(paths: Any) -> Iterator[tuple[str, Path | None]]:
+    """(display name, path) per file to read; path is None when nothing exists there."""
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    for given in paths:
+        text = os.fspath(given)
+        if _GLOB.search(text) and not Path(text).exists():
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                yield text, None
+            for match in matches:
+                yield from _expand_one(match)
+        else:
+            yield from _expand_one(text)
+
+
+def _expand_one(text: str) -> Iterator[tuple[str, Path | None]]:
+    path = Path(text)
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and not child.name.startswith(".") and _log_suffix(child) in LOG_SUFFIXES:
+                yield str(child), child
+    elif path.exists():
+        yield text, path
+    else:
+        yield text, None
+
+
+def _log_suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def open_stream(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """(decompressed stream, raw file); the raw file's position tells the progress."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    head = raw.peek(4)[:4]
+    if head[:2] == b"\x1f\x8b":
+        import gzip
+
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 20), raw  # type: ignore[arg-type]
+    if head == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader, 1 << 20), raw  # type: ignore[arg-type]
+    return raw, raw
+
+
+def records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:
+    """(line or index, parsed value or :class:`Bad`) for every record of one file."""
+    kind = _log_suffix(path)
+    if kind in (".csv", ".tsv"):
+        yield from _csv_records(stream, "\t" if kind == ".tsv" else ",")
+    elif kind == ".json" or _looks_like_document(stream):
+        yield from _document_records(stream.read())
+    else:
+        yield from json_lines(stream)
+
+
+def _looks_like_document(stream: IO[bytes]) -> bool:
+    """True when the first record is a JSON array or an object spread over several lines."""
+    peek = getattr(stream, "peek", None)
+    head = peek(1 << 16) if peek else b""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] == b"[":
+        return True
+    if stripped[:1] != b"{":
+        return False
+    first, newline, _ = stripped.partition(b"\n")
+    if not newline:
+        return False
+    try:
+        json.loads(first)
+    except ValueError:
+        return True
+    return False
+
+
+def json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    readline = stream.readline
+    loads = json.loads
+    number = 0
+    while True:
+        raw = readline(MAX_LINE_BYTES)
+        if not raw:
+            return
+        number += 1
+        if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while True:
+                rest = readline(MAX_LINE_BYTES)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, Bad("line_too_long", f"longer than {MAX_LINE_BYTES} bytes")
+            continue
+        line = raw.strip()
+        if not line:
+            continue
+        first = line[0]
+        if first != 123 and first != 91:  # not '{' or '['
+            unframed = _unframe(line, number)
+            if unframed is None:
+                continue
+            if unframed[:1] not in (b"{", b"["):
+                yield number, Bad("not_json", "the line is not JSON")
+                continue
+            line = unframed
+        try:
+            yield number, loads(line)
+        except (ValueError, RecursionError):
+            yield number, Bad("bad_json", "truncated or invalid JSON")
+
+
+def _unframe(line: bytes, number: int) -> bytes | None:
+    """The JSON inside an SSE ``data:`` line; None for framing that carries no record."""
+    if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+        return line[3:].strip()
+    if line.startswith(b"data:"):
+        data = line[5:].strip()
+        return None if not data or data == b"[DONE]" else data
+    if line.startswith((b"event:", b"id:", b"retry:", b":")):
+        return None
+    return line
+
+
+def _document_records(data: bytes) -> Iterator[tuple[int, Any]]:
+    if not data.strip():
+        return
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        yield 1, Bad("bad_json", "nested too deeply")
+        return
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data":
+            yield from json_lines(io.BytesIO(data))  # JSON lines in a file named .json
+            return
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
+        yield line, Bad("bad_json", "truncated or invalid JSON document")
+        return
+    if isinstance(value, list):
+        yield from enumerate(value, start=1)
+    else:
+        yield 1, value
+
+
+def _csv_records(stream: IO[bytes], delimiter: str) -> Iterator[tuple[int, Any]]:
+    csv.field_size_limit(1 << 30)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        return
+    header = [h.strip() for h in header]
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                yield reader.line_num, Bad("csv_width", f"{len(row)} cells under {len(header)} columns")
+                continue
+            yield reader.line_num, dict(zip(header, map(csv_cell, row), strict=True))
+    except csv.Error as exc:
+        yield reader.line_num, Bad("bad_csv", str(exc))
+
+
+def csv_cell(cell: str) -> Any:
+    """CSV text as the value a JSON log would have held: null, int, nested JSON, or text."""
+    if cell == "":
+        return None
+    if _INT.fullmatch(cell):
+        return int(cell)
+    first = cell[0]
+    if first == "{" or first == "[":
+        try:
+            return json.loads(cell)
+        except ValueError:
+            return cell
+    return cell

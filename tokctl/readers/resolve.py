@@ -1,0 +1,194 @@
+"""Which platform billed a record, and which registry model it used.
+
+A reader passes the model as logged and a *hint* about the platform:
+
+* a **hard** hint comes from the record itself or the user (a wrapper's ``provider``, a base URL, a
+  gateway's provider field, ``--source deepseek``): the platform must match it;
+* a **soft** hint comes from the shape alone (an Anthropic-shaped message is usually Anthropic's, but Z.ai
+  serves GLM in the same shape): matching platforms are preferred, then any platform that knows the model.
+
+A hint is a platform id (``deepseek-cn``) or a vendor, optionally with a region (``alibaba@cn``). A vendor
+matches a platform whose vendor or id is that word, or whose id has it as a dash-separated part
+(``volcengine`` matches ``bytedance-volcengine``). A hard hint that matches no platform in the registry is
+kept as the provider (``azure``, ``openrouter``): the bill comes from there, and the pricer says it has no
+prices for it. Results are cached; a log names few distinct (model, hint) pairs.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from tokctl.errors import UnknownModelError, UnknownProviderError
+
+# Provider names as gateways and OTel spell them -> vendor hints.
+VENDOR_NAMES = {
+    "openai": "openai",
+    "azure": "azure",
+    "azure_ai": "azure",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "anthropic": "anthropic",
+    "google": "google",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "vertex_ai_beta": "google",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "deepseek": "deepseek",
+    "dashscope": "alibaba",
+    "alibaba": "alibaba",
+    "qwen": "alibaba",
+    "zhipu": "zhipu",
+    "zhipuai": "zhipu",
+    "bigmodel": "zhipu@cn",
+    "zai": "zhipu@intl",
+    "z.ai": "zhipu@intl",
+    "moonshot": "moonshot",
+    "kimi": "moonshot",
+    "mistral": "mistral",
+    "mistral_ai": "mistral",
+    "mistralai": "mistral",
+    "volcengine": "volcengine",
+    "ark": "volcengine",
+    "bytedance": "volcengine",
+    "doubao": "volcengine",
+    "bedrock": "aws",
+    "bedrock_converse": "aws",
+    "aws.bedrock": "aws",
+    "openrouter": "openrouter",
+    "x_ai": "xai",
+    "xai": "xai",
+    "groq": "groq",
+    "perplexity": "perplexity",
+    "cohere": "cohere",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+}
+
+# Hosts of API base URLs -> vendor hints (checked as suffixes of the URL's host).
+HOSTS = (
+    ("api.openai.com", "openai"),
+    ("openai.azure.com", "azure"),
+    ("api.anthropic.com", "anthropic"),
+    ("generativelanguage.googleapis.com", "google"),
+    ("aiplatform.googleapis.com", "google"),
+    ("api.deepseek.com", "deepseek"),
+    ("dashscope-intl.aliyuncs.com", "alibaba@intl"),
+    ("dashscope.aliyuncs.com", "alibaba@cn"),
+    ("open.bigmodel.cn", "zhipu@cn"),
+    ("api.z.ai", "zhipu@intl"),
+    ("api.moonshot.cn", "moonshot@cn"),
+    ("api.moonshot.ai", "moonshot@intl"),
+    ("volces.com", "volcengine@cn"),
+    ("bytepluses.com", "volcengine@intl"),
+    ("api.mistral.ai", "mistral"),
+    ("openrouter.ai", "openrouter"),
+    ("amazonaws.com", "aws"),
+    ("api.x.ai", "xai"),
+)
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^/:?#]+)", re.IGNORECASE)
+
+
+def vendor_hint(name: Any) -> str | None:
+    """A gateway's provider name (``custom_llm_provider``, ``gen_ai.provider.name``) as a hint."""
+    if not isinstance(name, str) or not name:
+        return None
+    key = name.strip().lower()
+    return VENDOR_NAMES.get(key, key)
+
+
+def host_hint(url: Any) -> str | None:
+    """The vendor hint of an API base URL, or None for an unknown host."""
+    if not isinstance(url, str):
+        return None
+    m = _HOST.match(url.strip())
+    if not m:
+        return None
+    host = m.group(1).lower()
+    for suffix, hint in HOSTS:
+        if host == suffix or host.endswith("." + suffix):
+            return hint
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def resolve(model_reported: str | None, hint: str | None, hard: bool) -> tuple[str | None, str | None, str | None]:
+    """(provider, model, flag) for a record; flag is ``unknown_model``, ``model_missing`` or None."""
+    platforms = _matching_platforms(hint) if hint else []
+    if model_reported is None:
+        if platforms:
+            return platforms[0], None, "model_missing"
+        return (_bare(hint) if hard else None), None, "model_missing"
+    for name in _name_variants(model_reported):
+        for pid in platforms:
+            found = _lookup(name, pid)
+            if found is not None:
+                return pid, found[1], None
+    if hard and hint:
+        provider = platforms[0] if platforms else _bare(hint)
+        if platforms:
+            return provider, None, "unknown_model"
+        # Billed by a platform the registry does not price; still name the model.
+        for name in _name_variants(model_reported):
+            found = _lookup(name, None)
+            if found is not None:
+                return provider, found[1], None
+        return provider, None, "unknown_model"
+    for name in _name_variants(model_reported):
+        found = _lookup(name, None)
+        if found is not None:
+            return found
+    return (platforms[0] if platforms else None), None, "unknown_model"
+
+
+def clear_cache() -> None:
+    resolve.cache_clear()
+    _matching_platforms.cache_clear()
+
+
+def _bare(hint: str | None) -> str | None:
+    return hint.split("@", 1)[0] if hint else None
+
+
+def _lookup(name: str, provider: str | None) -> tuple[str, str, None] | None:
+    from tokctl.registry.catalog import resolve_model
+
+    try:
+        found = resolve_model(name, provider)
+    except (UnknownModelError, UnknownProviderError):
+        return None
+    return found.platform.id, found.model.id, None
+
+
+def _name_variants(name: str) -> list[str]:
+    """The logged name, then without ``models/`` or a vendor prefix, then with dots as dashes."""
+    variants = [name]
+    if name.startswith("models/"):
+        name = name[len("models/") :]
+        variants.append(name)
+    if "/" in name:
+        name = name.rsplit("/", 1)[1]
+        variants.append(name)
+    if "." in name:
+        variants.append(name.replace(".", "-"))
+    return variants
+
+
+@functools.lru_cache(maxsize=256)
+def _matching_platforms(hint: str) -> list[str]:
+    from tokctl.registry.providers import all_platforms
+
+    word, _, region = hint.lower().partition("@")
+    platforms = all_platforms()
+    if word in platforms and not region:
+        return [word]
+    found = [
+        p
+        for p in platforms.values()
+        if (p.vendor == word or p.id == word or word in p.id.split("-")) and (not region or p.region == region)
+    ]
+    found.sort(key=lambda p: (0 if p.region == "intl" else 1, p.id))
+    return [p.id for p in found]

@@ -1,0 +1,58 @@
+"""Keep secrets out of the usage table.
+
+Logs sometimes hold the API key itself where an id belongs (``"api_key": "sk-..."``, an ``Authorization``
+header copied into tags). A value that looks like a secret is replaced by ``redacted:<12 hex>``, a short
+sha256 of the secret: the same key still groups together in reports, and the key cannot be read back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# Provider key shapes: OpenAI/Anthropic/DeepSeek/Moonshot/OpenRouter sk-..., Google AIza..., xAI xai-...,
+# GitHub/HF tokens, JWTs, and anything after "Bearer" or "Basic".
+_SECRET = re.compile(
+    r"(?:\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,})"
+    r"|(?:\bsk-[A-Za-z0-9_-]{12,})"
+    r"|(?:\bAIza[0-9A-Za-z_-]{30,})"
+    r"|(?:\bxai-[A-Za-z0-9_-]{20,})"
+    r"|(?:\b(?:ghp|gho|github_pat|hf)_[A-Za-z0-9_]{20,})"
+    r"|(?:\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+)
+# Cheap pre-check so the regex runs only on the rare value that could match.
+_MARKERS = ("sk-", "Bearer", "Basic", "AIza", "xai-", "_pat_", "ghp_", "gho_", "hf_", "eyJ")
+
+
+def alias(secret: str) -> str:
+    """A stable, irreversible name for a secret."""
+    return "redacted:" + hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def redact(value: str | None) -> str | None:
+    """``value`` with every secret-looking part replaced by its alias."""
+    if value is None or not any(marker in value for marker in _MARKERS):
+        return value
+    return _SECRET.sub(lambda m: alias(m.group(0)), value)
+
+
+def key_field(value: str | None) -> str | None:
+    """A field that holds the key itself (``api_key``): aliased unless it is already a hash or an id.
+
+    LiteLLM logs the sha256 of its virtual keys (64 hex digits); vendors' key ids look like ``key_...`` or
+    ``apikey_...``. Anything else may be a live key of a shape the patterns above do not know.
+    """
+    if value is None:
+        return None
+    if _HASH_OR_ID.fullmatch(value):
+        return value
+    return alias(value)
+
+
+_HASH_OR_ID = re.compile(r"[0-9a-f]{64}|(?:key|apikey|api_key|ak)_[A-Za-z0-9]{1,40}|redacted:[0-9a-f]{12}")
+
+
+def redact_tags(tags: dict[str, str] | None) -> dict[str, str] | None:
+    if not tags:
+        return tags
+    return {key: redact(value) or "" for key, value in tags.items()}
