@@ -22,6 +22,12 @@ _API = {
     "usage_schema": "tokctl.schema:usage_schema",
     "charge_schema": "tokctl.schema:charge_schema",
     "TokctlError": "tokctl.errors:TokctlError",
+    "quality": "tokctl.quality:quality",
+    "measure_quality": "tokctl.quality:measure_quality",
+    "audit": "tokctl.audit:audit",
+    "audit_table": "tokctl.audit:audit_table",
+    "calibrate": "tokctl.audit:calibrate",
+    "load_calibrations": "tokctl.calibration:load_calibrations",
 }
 
 __all__ = sorted(_API)

@@ -129,9 +129,7 @@ def measure_quality(
     success = klass == ""
     rows = [dict(g) for g in groups]
     requests = np.bincount(group_ids, minlength=n_groups)
-    class_counts = {
-        c: np.bincount(group_ids, weights=(klass == c), minlength=n_groups) for c in ERROR_CLASSES
-    }
+    class_counts = {c: np.bincount(group_ids, weights=(klass == c), minlength=n_groups) for c in ERROR_CLASSES}
     metrics = timing_metrics(table)
     percentiles = {}
     successful = int(np.count_nonzero(success))
@@ -173,9 +171,7 @@ def _check_by(table: Any, by: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     keys = tuple(k.strip() for k in by if k.strip())
     for key in keys:
         if key not in GROUPABLE or key not in table.column_names:
-            raise UnknownNameError(
-                key, GROUPABLE, fix=f"group by any of {', '.join(GROUPABLE)} (comma-separated)"
-            )
+            raise UnknownNameError(key, GROUPABLE, fix=f"group by any of {', '.join(GROUPABLE)} (comma-separated)")
     if len(set(keys)) != len(keys):
         raise UsageError(f"--by {','.join(keys)} names a column twice", fix="name each column once")
     return keys
@@ -243,18 +239,18 @@ def classify_errors(table: Any) -> Any:
 
     status, error_type = text("status"), text("error_type")
     http = (
-        table.column("http_status").cast(pa.int32())
-        if "http_status" in table.column_names
-        else pa.nulls(n, pa.int32())
+        table.column("http_status").cast(pa.int32()) if "http_status" in table.column_names else pa.nulls(n, pa.int32())
     )
-    http_np = http.fill_null(0).to_numpy(zero_copy_only=False)
+    http_np = http.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int32)
+    # OpenTelemetry's error.type is the HTTP status code as text when the error was an HTTP one
+    coded = pc.if_else(pc.match_substring_regex(error_type, r"^[1-5]\d\d$"), error_type, None)
+    coded_np = coded.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+    http_np = np.where(http_np == 0, coded_np, http_np)
     has_status = flag(pc.is_valid(status))
     ok_status = flag(pc.is_in(status, value_set=pa.array(SUCCESS_STATUSES)))
     canceled = flag(pc.is_in(status, value_set=pa.array(CANCEL_STATUSES)))
     has_type = flag(pc.is_valid(error_type))
-    error = (
-        (has_status & ~ok_status & ~canceled) | (http_np >= 400) | (~has_status & (http_np == 0) & has_type)
-    )
+    error = (has_status & ~ok_status & ~canceled) | (http_np >= 400) | (~has_status & (http_np == 0) & has_type)
 
     def type_matches(pattern: str) -> Any:
         return flag(pc.match_substring_regex(error_type, pattern))

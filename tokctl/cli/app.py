@@ -16,6 +16,8 @@ from tokctl.errors import TokctlError
 COMMAND_MODULES = (
     "tokctl.cli.count",
     "tokctl.cli.tokenizers",
+    "tokctl.cli.quality",
+    "tokctl.cli.audit",
 )
 
 
