@@ -18,6 +18,7 @@ _API = {
     "count_text": "tokctl.counting:count_text",
     "count_paths": "tokctl.counting:count_paths",
     "count_chat": "tokctl.chat:count_chat",
+    "compare": "tokctl.compare:compare",
     "resolve_model": "tokctl.registry.catalog:resolve_model",
     "usage_schema": "tokctl.schema:usage_schema",
     "charge_schema": "tokctl.schema:charge_schema",

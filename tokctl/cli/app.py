@@ -16,6 +16,7 @@ from tokctl.errors import TokctlError
 COMMAND_MODULES = (
     "tokctl.cli.count",
     "tokctl.cli.tokenizers",
+    "tokctl.cli.compare",
     "tokctl.cli.quality",
     "tokctl.cli.audit",
 )
@@ -24,7 +25,7 @@ COMMAND_MODULES = (
 try:  # typer >= 0.29 vendors click
     from typer._click.exceptions import ClickException as _ClickException
 except ImportError:  # pragma: no cover - older typer uses click itself
-    from click import ClickException as _ClickException
+    from click import ClickException as _ClickException  # type: ignore[assignment]
 
 _PASS_THROUGH = (typer.Exit, typer.Abort, _ClickException)
 

@@ -55,9 +55,9 @@ def _preference(platform: Platform, model: Model) -> tuple[int, int, str]:
 
 def resolve_model(name: str, provider: str | None = None) -> ResolvedModel:
     """Find a model by id or alias; ``provider/model`` names the platform too."""
-    if provider is None and "/" in name:
+    if "/" in name:
         head, tail = name.split("/", 1)
-        if head in all_platforms():
+        if head in all_platforms() and provider in (None, head):
             provider, name = head, tail
     candidates = _index().get(name.lower(), [])
     if provider is not None:
