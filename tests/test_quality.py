@@ -86,12 +86,12 @@ def test_percentiles_match_numpy_and_statistics() -> None:
         lat, ttft, tps = (truth[row["model"]][k] for k in ("lat", "ttft", "tps"))
         assert row["requests"] == len(lat)
         for q, key in ((50, "latency_p50_s"), (95, "latency_p95_s"), (99, "latency_p99_s")):
-            assert row[key] == pytest.approx(float(np.percentile(lat, q)), rel=1e-9, abs=1e-9)
+            assert row[key] == pytest.approx(float(np.percentile(lat, q)), abs=1e-6)
         # statistics.quantiles(method="inclusive") is the same definition, computed another way
         cuts = statistics.quantiles(ttft, n=20, method="inclusive")
-        assert row["ttft_p50_s"] == pytest.approx(cuts[9], abs=1e-9)
-        assert row["ttft_p95_s"] == pytest.approx(cuts[18], abs=1e-9)
-        assert row["output_tps_p50"] == pytest.approx(statistics.median(tps), rel=1e-9)
+        assert row["ttft_p50_s"] == pytest.approx(cuts[9], abs=1e-6)
+        assert row["ttft_p95_s"] == pytest.approx(cuts[18], abs=1e-6)
+        assert row["output_tps_p50"] == pytest.approx(statistics.median(tps), abs=1e-6)
         assert row["errors"] == 0 and row["error_rate"] == 0 and row["availability"] == 1
 
 

@@ -74,6 +74,7 @@ class AuditResult:
     skipped: list[dict[str, Any]]
     calibrations: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    read_line: str | None = None  # the readers' accounting line, for stderr
 
     def doc(self) -> dict[str, Any]:
         return {
@@ -108,11 +109,13 @@ def audit(
     >>> result = audit(["examples/audit/requests.jsonl"], tolerance="2%")  # doctest: +SKIP
     >>> [(b["location"], b["direction"]) for b in result.beyond]  # doctest: +SKIP
     """
-    import tokctl
+    from tokctl.readers import read_usage_with_accounting
 
     limit = parse_tolerance(tolerance)
-    table = tokctl.read_usage([paths] if isinstance(paths, str) else list(paths), source=source)
-    return audit_table(table, model=model, tolerance=limit, calibrate=calibrate)
+    read = read_usage_with_accounting([paths] if isinstance(paths, str) else list(paths), source, columns=_COLUMNS)
+    result = audit_table(read.table, model=model, tolerance=limit, calibrate=calibrate)
+    result.read_line = read.accounting.line()
+    return result
 
 
 def calibrate(paths: list[str] | str, *, model: str | None = None, source: str | None = None) -> list[dict[str, Any]]:

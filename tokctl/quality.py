@@ -49,6 +49,7 @@ GROUPABLE = (
     "source_file",
 )
 PERCENTILES = {"latency": (0.5, 0.95, 0.99), "ttft": (0.5, 0.95), "output_tps": (0.5,)}
+TIMING_COLUMNS = ("ts_start", "ts_end", "ts_first_token", "status", "http_status", "error_type", "output_tokens")
 METRIC_KEYS = (
     "latency_p50_s",
     "latency_p95_s",
@@ -98,6 +99,7 @@ class QualityResult:
     sla: list[dict[str, Any]]
     accounting: dict[str, Any]
     clauses: list[Clause] = field(default_factory=list)
+    read_line: str | None = None  # the readers' accounting line, for stderr
 
     @property
     def sla_failed(self) -> bool:
@@ -154,9 +156,10 @@ def measure_quality(
         row["error_rate"] = errors / total
         for c in ERROR_CLASSES:
             row[f"error_rate_{c}"] = float(class_counts[c][g]) / total
-        row["latency_p50_s"], row["latency_p95_s"], row["latency_p99_s"] = percentiles["latency"].values[g]
-        row["ttft_p50_s"], row["ttft_p95_s"] = percentiles["ttft"].values[g]
-        (row["output_tps_p50"],) = percentiles["output_tps"].values[g]
+        # interpolation leaves float noise below the data's microsecond resolution
+        row["latency_p50_s"], row["latency_p95_s"], row["latency_p99_s"] = _rounded(percentiles["latency"], g)
+        row["ttft_p50_s"], row["ttft_p95_s"] = _rounded(percentiles["ttft"], g)
+        (row["output_tps_p50"],) = _rounded(percentiles["output_tps"], g)
         row["availability"] = 1 - server / total
         if any(p.sketched[g] for p in percentiles.values()):
             accounting["sketched_rows"] += 1
@@ -165,12 +168,16 @@ def measure_quality(
     return QualityResult(by, win, rows, evaluate(rows, clauses, keys), accounting, clauses)
 
 
+def _rounded(percentiles: Any, group: int) -> list[float | None]:
+    return [None if v is None else round(v, 6) for v in percentiles.values[group]]
+
+
 def _check_by(table: Any, by: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     from tokctl.errors import UnknownNameError
 
     keys = tuple(k.strip() for k in by if k.strip())
     for key in keys:
-        if key not in GROUPABLE or key not in table.column_names:
+        if key not in GROUPABLE or (table is not None and key not in table.column_names):
             raise UnknownNameError(key, GROUPABLE, fix=f"group by any of {', '.join(GROUPABLE)} (comma-separated)")
     if len(set(keys)) != len(keys):
         raise UsageError(f"--by {','.join(keys)} names a column twice", fix="name each column once")
@@ -311,12 +318,18 @@ def quality(
     >>> result.sla_failed  # doctest: +SKIP
     False
     """
-    import tokctl
+    from tokctl.readers import read_usage_with_accounting
 
     # Bad arguments fail before any file is read.
     if sla:
         parse_sla(sla)
     if window:
         parse_window(window)
-    table = tokctl.read_usage([paths] if isinstance(paths, str) else list(paths), source=source)
-    return measure_quality(table, by=by, window=window, sla=sla)
+    keys = _check_by(None, by)
+    read = read_usage_with_accounting(
+        [paths] if isinstance(paths, str) else list(paths), source, columns=[*keys, *TIMING_COLUMNS]
+    )
+    result = measure_quality(read.table, by=keys, window=window, sla=sla)
+    result.accounting["read"] = read.accounting.to_dict()
+    result.read_line = read.accounting.line()
+    return result

@@ -68,9 +68,11 @@ def audit_command(
     Exit code 1 when a record's drift is beyond the tolerance.
     """
     from tokctl.audit import audit
-    from tokctl.render import render
+    from tokctl.render import info, render
 
     result = audit(logs, model=model, tolerance=tolerance, source=source, calibrate=calibrate)
+    if result.read_line:
+        info(result.read_line)
     render(audit_report(result), fmt, output)
     if result.beyond:
         raise typer.Exit(1)

@@ -48,10 +48,12 @@ def quality_command(
 ) -> None:
     """Service quality per provider and model: errors by class, latency, TTFT, output speed, availability."""
     from tokctl.quality import quality
-    from tokctl.render import render
+    from tokctl.render import info, render
 
     keys = () if by.strip().lower() == "none" else tuple(by.split(","))
     result = quality(logs, source=source, by=keys, window=window, sla=sla)
+    if result.read_line:
+        info(result.read_line)
     render(quality_report(result), fmt, output)
     if result.sla_failed:
         raise typer.Exit(1)
@@ -91,7 +93,7 @@ def _notes(result: Any) -> list[str]:
     if any(untimed.values()):
         notes.append(
             "successful requests without timing (counted, not measured): "
-            + ", ".join(f"{n:,} without {name}" for name, n in untimed.items())
+            + ", ".join(f"{n:,} without {name}" for name, n in untimed.items() if n)
         )
     if acc["sketched_rows"]:
         notes.append(f"{acc['sketched_rows']} rows use sketched percentiles ({acc['percentiles']}).")
