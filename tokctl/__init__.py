@@ -15,6 +15,10 @@ from typing import Any
 
 # public name -> "module:attribute"; add a line here when a library function becomes public.
 _API = {
+    "read_usage": "tokctl.readers:read_usage",
+    "read_usage_with_accounting": "tokctl.readers:read_usage_with_accounting",
+    "summarize": "tokctl.reports:summarize",
+    "export_usage": "tokctl.usage_export:export_usage",
     "count_text": "tokctl.counting:count_text",
     "count_paths": "tokctl.counting:count_paths",
     "count_chat": "tokctl.chat:count_chat",

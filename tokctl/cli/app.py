@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "tokctl.cli.compare",
     "tokctl.cli.quality",
     "tokctl.cli.audit",
+    "tokctl.cli.usage",
 )
 
 

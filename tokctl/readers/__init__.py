@@ -149,8 +149,17 @@ def priced_batches(
         if price:
             from tokctl.pricing import price_table
 
-            batch = price_table(batch)
+            batch = _conform(price_table(batch))
         yield batch, hashes
+
+
+def _conform(batch: Any) -> Any:
+    """The batch under the exact canonical schema (the pricer rebuilds its columns without field docs)."""
+    import pyarrow as pa
+
+    from tokctl.schema import usage_schema
+
+    return pa.RecordBatch.from_arrays(batch.columns, schema=usage_schema())
 
 
 def count_unpriced(batch: Any) -> int:

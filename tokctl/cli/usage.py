@@ -1,0 +1,147 @@
+"""``tokctl usage report`` and ``tokctl usage export``: usage logs of any vendor, priced, summed or exported."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tokctl.cli.options import FormatOption, OutputOption
+from tokctl.render import Column, Report, Section
+
+_LOGS = typer.Argument(help="Usage log files, directories or globs (plain, .gz, .zst).", show_default=False)
+_SOURCE = typer.Option("--source", help="Accept only this log family (default: detect per record).")
+_MAPPING = typer.Option("--mapping", help="Column mapping TOML for --source generic (CSV or JSON lines).")
+_STRICT = typer.Option("--strict", help="Stop at the first bad record (exit 2) instead of counting it.")
+_SUMS = [
+    Column("requests", "requests", True),
+    Column("input_tokens", "input", True),
+    Column("cache_read_tokens", "cache read", True),
+    Column("cache_write_tokens", "cache write", True),
+    Column("output_tokens", "output", True),
+    Column("reasoning_tokens", "reasoning", True),
+    Column("cost", "cost", True),
+    Column("currency", "currency"),
+]
+
+usage_app = typer.Typer(help="Usage logs from every vendor and gateway: report and export.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(usage_app, name="usage")
+
+
+@usage_app.command("report")
+def report_command(
+    logs: Annotated[list[str], _LOGS],
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="day|week|month|provider|model|project|api_key|user|tag:NAME (repeat or comma)."),
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this date/time (inclusive, in --tz).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this date/time (exclusive, in --tz).")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="Time zone of day/week/month boundaries.")] = "UTC",
+    currency: Annotated[str | None, typer.Option("--currency", help="Convert costs to this currency.")] = None,
+    fx_file: Annotated[Path | None, typer.Option("--fx-file", help="Extra rates: date,from,to,rate.")] = None,
+    source: Annotated[str | None, _SOURCE] = None,
+    mapping: Annotated[Path | None, _MAPPING] = None,
+    strict: Annotated[bool, _STRICT] = False,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Tokens and cost per group, totals per currency; unpriced records listed by model."""
+    from tokctl.render import info, render
+    from tokctl.reports import report_usage
+
+    with _progress() as progress:
+        summary, accounting = report_usage(
+            logs,
+            by,
+            source=source,
+            strict=strict,
+            mapping=mapping,
+            since=since,
+            until=until,
+            tz=tz,
+            currency=currency,
+            fx_file=fx_file,
+            progress=progress,
+        )
+    info(accounting.line())
+    render(_report(summary, accounting.to_dict()), fmt, output)
+
+
+@usage_app.command("export")
+def export_command(
+    logs: Annotated[list[str], _LOGS],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file (or dataset directory) to write.")],
+    partition_by: Annotated[
+        str | None, typer.Option("--partition-by", help="Hive partitions, e.g. usage_date,provider.")
+    ] = None,
+    focus: Annotated[bool, typer.Option("--focus", help="Write FinOps FOCUS 1.2 cost rows instead.")] = False,
+    source: Annotated[str | None, _SOURCE] = None,
+    mapping: Annotated[Path | None, _MAPPING] = None,
+    strict: Annotated[bool, _STRICT] = False,
+) -> None:
+    """The priced canonical usage table (or FOCUS rows) as Parquet, written atomically."""
+    from tokctl.render import info
+    from tokctl.usage_export import export_usage
+
+    with _progress() as progress:
+        accounting = export_usage(
+            logs,
+            output,
+            source=source,
+            strict=strict,
+            mapping=mapping,
+            partition_by=partition_by,
+            focus=focus,
+            progress=progress,
+        )
+    info(accounting.line())
+    info(f"wrote {output}")
+
+
+def _report(summary: Any, accounting: dict[str, Any]) -> Report:
+    keys = [Column(k.replace(":", "_"), k) for k in summary.by]
+    notes = [f"fx: 1 {r['from']} = {r['rate']} {r['to']} (rate of {r['rate_date']}; {r['source']})" for r in summary.fx]
+    unpriced = Section(
+        "Unpriced (no cost computed), by model",
+        [
+            Column("provider", "provider"),
+            Column("model", "model"),
+            Column("requests", "requests", True),
+            Column("input_tokens", "input", True),
+            Column("output_tokens", "output", True),
+            Column("reasons", "why"),
+        ],
+        summary.unpriced,
+    )
+    return Report(
+        doc=summary.to_dict(accounting),
+        rows=summary.rows,
+        columns=[*keys, *_SUMS],
+        title="Usage by " + ", ".join(summary.by),
+        notes=notes,
+        sections=[Section("Totals per currency", _SUMS, summary.totals), *([unpriced] if summary.unpriced else [])],
+    )
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True
+    ) as bar:
+        task = bar.add_task("reading", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total or None)

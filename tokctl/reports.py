@@ -1,0 +1,315 @@
+"""Group-by and time buckets over a priced usage table, with totals per currency.
+
+>>> summary = tokctl.summarize(table, by=["day", "model"], tz="Asia/Shanghai")   # doctest: +SKIP
+>>> summary.totals   # doctest: +SKIP
+[{'currency': 'CNY', 'requests': 12, ..., 'cost': Decimal('0.0431')}, ...]
+
+Rules:
+
+- Groups are ``day``, ``week`` (the Monday it starts), ``month`` (of ts_start in ``tz``), ``provider``,
+  ``model`` (the registry id, else the model as logged), ``project``, ``api_key``, ``user`` and ``tag:NAME``.
+- Money is never summed across currencies: every row and every total is per currency. Records without a
+  computed cost (unpriced, or no token counts at all) sit in a bucket of their own with currency null;
+  :attr:`Summary.unpriced` lists the unpriced ones by model with the pricer's reasons.
+- ``currency="USD"`` converts each cost through tokctl.fx at the rate of its record's UTC day (costs are
+  first summed per group, currency and day) and lists every rate used in :attr:`Summary.fx`.
+- ``since`` is inclusive, ``until`` exclusive; a bare date is midnight in ``tz``. With either, records
+  without a ts_start are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tokctl.errors import UnknownNameError, UsageError
+
+TIME_KEYS = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
+COLUMN_KEYS = {"provider": "provider", "project": "project", "api_key": "api_key_id", "user": "user"}
+GROUP_KEYS = (*TIME_KEYS, "provider", "model", "project", "api_key", "user", "tag:NAME")
+SUMMED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
+COLUMNS_READ = (
+    "ts_start",
+    "provider",
+    "model",
+    "model_reported",
+    "project",
+    "api_key_id",
+    "user",
+    "tags",
+    *SUMMED,
+    "cost",
+    "currency",
+    "flags",
+)
+
+
+@dataclass
+class Summary:
+    by: list[str]
+    rows: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    unpriced: list[dict[str, Any]] = field(default_factory=list)
+    fx: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self, accounting: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON document: ``{rows, totals, accounting}``."""
+        counts = dict(accounting or {})
+        counts["unpriced_by_model"] = self.unpriced
+        if self.fx:
+            counts["fx"] = self.fx
+        return {"rows": self.rows, "totals": self.totals, "accounting": counts}
+
+
+def parse_by(values: Sequence[str] | str | None) -> list[str]:
+    """``["day", "model"]`` from repeated or comma-separated ``--by`` values, checked."""
+    if values is None:
+        return ["day"]
+    items = [values] if isinstance(values, str) else list(values)
+    keys = [part.strip() for item in items for part in item.split(",") if part.strip()]
+    for key in keys:
+        if key.startswith("tag:") and len(key) > 4:
+            continue
+        if key not in GROUP_KEYS or key == "tag:NAME":
+            raise UnknownNameError(
+                key,
+                [k for k in GROUP_KEYS if k != "tag:NAME"],
+                fix="group by day, week, month, provider, model, project, api_key, user or tag:NAME",
+            )
+    if len(set(keys)) != len(keys):
+        raise UsageError(f"--by repeats a key: {', '.join(keys)}", fix="name each group key once")
+    return keys or ["day"]
+
+
+def summarize(
+    table: Any,
+    by: Sequence[str] | str | None = ("day",),
+    *,
+    since: str | dt.datetime | dt.date | None = None,
+    until: str | dt.datetime | dt.date | None = None,
+    tz: str = "UTC",
+    currency: str | None = None,
+    fx_file: Path | None = None,
+) -> Summary:
+    """Sum a priced usage table per group and currency (see the module doc for the rules)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = parse_by(by)
+    zone = _zone(tz)
+    table = _window(table, _moment(since, zone, "--since"), _moment(until, zone, "--until"))
+    names = [_key_name(k) for k in keys]
+    work = pa.table(
+        {
+            **{n: _key_column(table, k, zone) for n, k in zip(names, keys, strict=True)},
+            **{c: table.column(c) for c in SUMMED},
+            "cost": table.column("cost"),
+            "currency": table.column("currency").cast(pa.string()),
+        }
+    )
+    group = [*names, "currency"]
+    rates: list[dict[str, Any]] = []
+    if currency is None:
+        partial = _group(work, group)
+    else:
+        # The rate of each record's UTC day: sum per group, currency and day, then convert each sum.
+        work = work.append_column("fx_day", pc.strftime(table.column("ts_start"), format="%Y-%m-%d"))
+        partial, rates = _convert(_group(work, [*group, "fx_day"]), currency.upper(), fx_file)
+    rows = _merge(partial, group)
+    return Summary(keys, rows, _merge(rows, ["currency"]), _unpriced(table), rates)
+
+
+def _key_name(key: str) -> str:
+    return key.replace(":", "_") if key.startswith("tag:") else key
+
+
+def _key_column(table: Any, key: str, zone: zoneinfo.ZoneInfo) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if key in TIME_KEYS:
+        local = table.column("ts_start").cast(pa.timestamp("us", tz=zone.key))
+        if key == "week":
+            naive = pc.floor_temporal(pc.local_timestamp(local), 1, "week", week_starts_monday=True)
+            return pc.strftime(naive, format=TIME_KEYS[key])
+        return pc.strftime(local, format=TIME_KEYS[key])
+    if key == "model":
+        return pc.coalesce(table.column("model").cast(pa.string()), table.column("model_reported").cast(pa.string()))
+    if key.startswith("tag:"):
+        return pc.map_lookup(table.column("tags"), key[4:], "first")
+    return table.column(COLUMN_KEYS[key]).cast(pa.string())
+
+
+def _group(work: Any, keys: list[str]) -> list[dict[str, Any]]:
+    """Requests, token sums and cost sum per distinct key, in Arrow."""
+    import pyarrow.compute as pc
+
+    zero = pc.ScalarAggregateOptions(min_count=0)
+    specs = [("cost", "count", pc.CountOptions("all")), *[(c, "sum", zero) for c in SUMMED], ("cost", "sum")]
+    out = []
+    for row in work.group_by(keys, use_threads=False).aggregate(specs).to_pylist():
+        item = {k: row[k] for k in keys}
+        item["requests"] = row["cost_count"]
+        for column in SUMMED:
+            item[column] = row[f"{column}_sum"]
+        item["cost"] = row["cost_sum"]
+        out.append(item)
+    return out
+
+
+def _merge(parts: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """Parts summed per ``keys`` (currency last), sorted with nulls last; costs never cross currencies."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for part in parts:
+        key = tuple(part[k] for k in keys)
+        entry = merged.get(key)
+        if entry is None:
+            entry = merged[key] = {k: part[k] for k in keys if k != "currency"}
+            entry.update({"requests": 0, **dict.fromkeys(SUMMED, 0), "cost": None, "currency": part["currency"]})
+        entry["requests"] += part["requests"]
+        for column in SUMMED:
+            entry[column] += part[column]
+        if part["cost"] is not None:
+            entry["cost"] = part["cost"] if entry["cost"] is None else entry["cost"] + part["cost"]
+    rows = [merged[k] for k in sorted(merged, key=lambda key: [(v is None, "" if v is None else v) for v in key])]
+    for row in rows:
+        row["cost"] = plain(row["cost"])
+    return rows
+
+
+def plain(amount: Decimal | None) -> Decimal | None:
+    """An exact amount without trailing zeros (0.007095000000 -> 0.007095), never in exponent form."""
+    if amount is None:
+        return None
+    reduced = amount.normalize()
+    exponent = reduced.as_tuple().exponent
+    return reduced.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else reduced
+
+
+def _unpriced(table: Any) -> list[dict[str, Any]]:
+    """Records with token counts and no cost, by provider and model, with the pricer's reasons."""
+    import pyarrow.compute as pc
+
+    has_tokens = pc.or_(pc.is_valid(table.column("input_tokens")), pc.is_valid(table.column("output_tokens")))
+    mask = pc.and_(pc.is_null(table.column("cost")), has_tokens)
+    columns = ["provider", "model", "model_reported", "input_tokens", "output_tokens", "flags"]
+    groups: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for row in table.filter(mask).select(columns).to_pylist():
+        model = row["model"] or row["model_reported"]
+        entry = groups.get((row["provider"], model))
+        if entry is None:
+            entry = groups[(row["provider"], model)] = {
+                "provider": row["provider"],
+                "model": model,
+                "requests": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "reasons": set(),
+            }
+        entry["requests"] += 1
+        entry["input_tokens"] += row["input_tokens"] or 0
+        entry["output_tokens"] += row["output_tokens"] or 0
+        entry["reasons"].update(f.split(":", 1)[1] for f in row["flags"] or () if f.startswith("unpriced:"))
+    out = sorted(groups.values(), key=lambda e: (-e["requests"], str(e["model"]), str(e["provider"])))
+    for entry in out:
+        entry["reasons"] = sorted(entry["reasons"])
+    return out
+
+
+def _convert(
+    parts: list[dict[str, Any]], target: str, fx_file: Path | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each part's cost in ``target`` at the rate of its day; the rates used, once each."""
+    from tokctl import fx
+
+    rates: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in parts:
+        day = part.pop("fx_day")
+        if part["cost"] is None:
+            continue
+        result = fx.convert(part["cost"], part["currency"], target, dt.date.fromisoformat(day), fx_file)
+        if part["currency"] != target:
+            rates[(part["currency"], str(result.rate_date))] = {
+                "from": part["currency"],
+                "to": target,
+                "rate": str(result.rate),
+                "rate_date": str(result.rate_date),
+                "source": result.rate_source,
+            }
+        part["cost"], part["currency"] = result.amount.quantize(_PLACES), target
+    return parts, sorted(rates.values(), key=lambda r: (r["from"], r["rate_date"]))
+
+
+_PLACES = Decimal(1).scaleb(-12)
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {name!r}", fix="use an IANA name such as UTC or Asia/Shanghai") from None
+
+
+def _moment(value: str | dt.datetime | dt.date | None, zone: zoneinfo.ZoneInfo, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise UsageError(
+                f"{option} {text!r} is not an ISO 8601 date or time",
+                fix="write e.g. 2026-01-14 or 2026-01-14T09:00+08:00",
+            ) from None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(0))
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def _window(table: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if since is None and until is None:
+        return table
+    ts = table.column("ts_start")
+    kind = pa.timestamp("us", tz="UTC")
+    mask = pc.is_valid(ts)
+    if since is not None:
+        mask = pc.and_(mask, pc.greater_equal(ts, pa.scalar(since.astimezone(dt.UTC), kind)))
+    if until is not None:
+        mask = pc.and_(mask, pc.less(ts, pa.scalar(until.astimezone(dt.UTC), kind)))
+    return table.filter(pc.fill_null(mask, False))
+
+
+def report_usage(
+    paths: Any,
+    by: Sequence[str] | str | None = ("day",),
+    *,
+    source: str | None = None,
+    strict: bool = False,
+    mapping: str | Path | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    tz: str = "UTC",
+    currency: str | None = None,
+    fx_file: Path | None = None,
+    progress: Any = None,
+) -> tuple[Summary, Any]:
+    """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
+    from tokctl.readers import read_usage_with_accounting
+
+    parse_by(by)
+    zone = _zone(tz)
+    _moment(since, zone, "--since"), _moment(until, zone, "--until")
+    result = read_usage_with_accounting(
+        paths, source, strict, mapping=mapping, price=True, columns=COLUMNS_READ, progress=progress
+    )
+    summary = summarize(result.table, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
+    return summary, result.accounting

@@ -1,0 +1,187 @@
+"""``tokctl usage export``: the priced canonical table (or FOCUS rows) to Parquet, atomically, in bounded
+memory.
+
+Records stream into a staging Parquet file in a temporary directory beside the target, priced batch by
+batch. Duplicates are only known at the end, so when there are any (or when the output is partitioned,
+or FOCUS) the staging file is read back batch by batch and written again without them. The result is
+moved into place in one rename: a single file, or a directory of Hive partitions
+(``usage_date=2026-01-14/provider=openai/part-0.parquet``; ``usage_date`` is the UTC date of ts_start).
+An interrupted export leaves the previous output as it was and no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tokctl.errors import UsageError
+from tokctl.readers import Accounting, count_unpriced, priced_batches
+from tokctl.readers.batch import BATCH_ROWS
+
+PARTITION_KEYS = ("usage_date", "provider", "model", "source_format", "project", "service_tier", "currency")
+
+
+def parse_partition_by(value: Sequence[str] | str | None) -> list[str]:
+    if not value:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    keys = [part.strip() for item in items for part in item.split(",") if part.strip()]
+    unknown = [k for k in keys if k not in PARTITION_KEYS]
+    if unknown:
+        raise UsageError(
+            f"cannot partition by {', '.join(unknown)}", fix=f"partition by some of {', '.join(PARTITION_KEYS)}"
+        )
+    return keys
+
+
+def export_usage(
+    paths: Any,
+    output: str | os.PathLike[str],
+    *,
+    source: str | None = None,
+    strict: bool = False,
+    mapping: str | Path | None = None,
+    partition_by: Sequence[str] | str | None = None,
+    focus: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Accounting:
+    """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting."""
+    import pyarrow.parquet as pq
+
+    from tokctl.readers.pipeline import iter_batches
+    from tokctl.schema import usage_schema
+
+    keys = parse_partition_by(partition_by)
+    if focus and keys:
+        raise UsageError("--focus writes one file of FOCUS rows", fix="leave out --partition-by with --focus")
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    acc = Accounting()
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        stage = staging / "stage.parquet"
+        hashes = []
+        unpriced = 0
+        with pq.ParquetWriter(stage, usage_schema()) as writer:
+            for batch, batch_hashes in priced_batches(
+                paths,
+                source,
+                strict,
+                mapping=mapping,
+                price=True,
+                accounting=acc,
+                progress=progress,
+                reader=iter_batches,
+            ):
+                writer.write_batch(batch)
+                hashes.append(batch_hashes)
+                unpriced += count_unpriced(batch)
+        from tokctl.readers import dedup
+
+        chosen = dedup.plan(hashes)
+        acc.duplicates = chosen.duplicates
+        if chosen.keep is None:
+            acc.unpriced = unpriced
+        batches = _final_batches(stage, chosen, acc)
+        if focus:
+            result = _write_focus(batches, staging / "focus.parquet")
+        elif keys:
+            result = _write_partitioned(batches, staging / "dataset", keys)
+        elif chosen.keep is None:
+            result = stage  # nothing to take out: the staging file is the result
+        else:
+            result = _write_file(batches, staging / "final.parquet", usage_schema())
+        _move_into_place(result, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return acc
+
+
+def _final_batches(stage: Path, chosen: Any, acc: Accounting) -> Iterator[Any]:
+    import pyarrow.parquet as pq
+
+    from tokctl.readers import dedup
+
+    offset = 0
+    for batch in pq.ParquetFile(stage).iter_batches(batch_size=BATCH_ROWS):
+        keep, collapsed = chosen.slice(offset, batch.num_rows)
+        offset += batch.num_rows
+        if keep is None:
+            yield batch
+            continue
+        kept = dedup.apply(batch, keep, collapsed)
+        acc.unpriced += count_unpriced(kept)
+        yield kept
+
+
+def _write_file(batches: Iterator[Any], path: Path, schema: Any) -> Path:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return path
+
+
+def _write_focus(batches: Iterator[Any], path: Path) -> Path:
+    from tokctl.focus import UnitPrices, focus_batch, focus_schema
+
+    prices = UnitPrices()
+    return _write_file((focus_batch(b, prices) for b in batches), path, focus_schema())
+
+
+def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> Path:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from tokctl.schema import usage_schema
+
+    def with_keys(batch: Any) -> Any:
+        if "usage_date" in keys:
+            batch = batch.append_column("usage_date", batch.column("ts_start").cast(pa.date32()))
+        for key in keys:  # partition values as plain strings (dictionary columns do not partition)
+            if key != "usage_date" and pa.types.is_dictionary(batch.schema.field(key).type):
+                index = batch.schema.get_field_index(key)
+                batch = batch.set_column(index, key, batch.column(key).cast(pa.string()))
+        return batch
+
+    schema = usage_schema()
+    if "usage_date" in keys:
+        schema = schema.append(pa.field("usage_date", pa.date32()))
+    for key in keys:
+        if key != "usage_date" and pa.types.is_dictionary(schema.field(key).type):
+            schema = schema.set(schema.get_field_index(key), pa.field(key, pa.string()))
+    partitioning = ds.partitioning(pa.schema([schema.field(k) for k in keys]), flavor="hive")
+    ds.write_dataset(
+        (with_keys(b) for b in batches),
+        path,
+        schema=schema,
+        format="parquet",
+        partitioning=partitioning,
+        basename_template="part-{i}.parquet",
+        existing_data_behavior="error",
+    )
+    if not path.exists():
+        path.mkdir()
+    return path
+
+
+def _move_into_place(result: Path, target: Path) -> None:
+    """One rename puts the result in place; an old target is moved aside first and removed after."""
+    if not target.exists() and not target.is_symlink():
+        os.replace(result, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    old = aside / "old"
+    os.replace(target, old)
+    try:
+        os.replace(result, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
