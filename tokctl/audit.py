@@ -52,6 +52,7 @@ class Measure:
 
     file: str
     line: int
+    record: str | None  # response or request id: tells apart the records of one line (an OTLP export)
     provider: str | None
     model: str
     direction: str  # input | output
@@ -210,8 +211,8 @@ def _measure(row: dict[str, Any], content: Content | None, work: _Work) -> None:
         return
     try:
         target = _target(row["model"], row.get("provider"))
-    except TokctlError:
-        work.skipped["model not in the registry"].append(where)
+    except TokctlError as exc:
+        work.skipped[f"cannot count for {row['model']}: {exc.what}"].append(where)
         return
     _measure_input(row, content, target, work)
     _measure_output(row, content, target, work)
@@ -270,6 +271,7 @@ def _add(work: _Work, row: dict[str, Any], direction: str, billed: int, local: i
         Measure(
             row["source_file"],
             row["source_line"],
+            row.get("response_id") or row.get("request_id"),
             row.get("provider"),
             row["model"],
             direction,
@@ -324,6 +326,7 @@ def _summarise(work: _Work, tolerance: float, records: int) -> AuditResult:
         beyond.extend(
             {
                 "location": f"{m.file}:{m.line}",
+                "record": m.record,
                 "provider": provider,
                 "model": model,
                 "direction": direction,

@@ -27,6 +27,7 @@ _COLUMNS = [
 ]
 _BEYOND = [
     Column("location", "file:line"),
+    Column("record", "record id"),
     Column("model", "model"),
     Column("direction", "direction"),
     Column("billed", "billed", True),
