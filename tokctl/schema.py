@@ -22,7 +22,12 @@ USAGE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("source_format", "dict", False, "e.g. openai.chat, anthropic.messages, gemini, otel.span"),
     ("source_file", "string", True, "file the record came from"),
     ("source_line", "int64", True, "1-based line (JSONL/CSV row) or record index in a JSON file"),
-    ("provider", "dict", True, "billing platform id (tokenizers_registry/providers), e.g. openai, deepseek-cn"),
+    (
+        "provider",
+        "dict",
+        True,
+        "billing platform id (tokenizers_registry/providers), e.g. openai, deepseek-cn",
+    ),
     ("model", "dict", True, "canonical model id from the registry; null when the model is unknown"),
     ("model_reported", "dict", True, "the model as the log names it"),
     ("ts_start", "timestamp", True, "request start (or the response's created time)"),
@@ -89,10 +94,19 @@ CHARGE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("service_tier", "dict", True, "standard, batch, flex, priority"),
     ("consumed_quantity", "int64", True, "tokens (FOCUS ConsumedQuantity)"),
     ("consumed_unit", "string", True, "FOCUS ConsumedUnit"),
-    ("billed_cost", "money", False, "FOCUS BilledCost"),
+    ("billed_cost", "money", True, "FOCUS BilledCost; null on usage exports, which carry quantities only"),
     ("effective_cost", "money", True, "FOCUS EffectiveCost"),
     ("list_cost", "money", True, "FOCUS ListCost"),
-    ("billing_currency", "string", False, "FOCUS BillingCurrency"),
+    ("billing_currency", "string", True, "FOCUS BillingCurrency (ISO 4217); null on usage exports"),
+    ("charge_category", "dict", True, "FOCUS ChargeCategory: Usage, Purchase, Tax, Credit, Adjustment"),
+    ("context_tier", "dict", True, "the bill's context-window tier, e.g. Anthropic 0-200k / 200k-1M"),
+    ("billing_timezone", "dict", False, "IANA zone in which the bill counts its days (UTC, Asia/Shanghai)"),
+    (
+        "rounding_unit",
+        "money",
+        True,
+        "smallest amount the bill shows (0.01 on a CNY bill); null when unrounded",
+    ),
 )
 
 
@@ -116,7 +130,10 @@ def _schema(columns: tuple[tuple[str, str, bool, str], ...]) -> Any:
     import pyarrow as pa
 
     return pa.schema(
-        [pa.field(name, _arrow_type(spec), nullable=nullable, metadata={"doc": doc}) for name, spec, nullable, doc in columns]
+        [
+            pa.field(name, _arrow_type(spec), nullable=nullable, metadata={"doc": doc})
+            for name, spec, nullable, doc in columns
+        ]
     )
 
 

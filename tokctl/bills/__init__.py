@@ -1,0 +1,145 @@
+"""Vendor bills and usage exports -> canonical charge lines (tokctl.schema.charge_schema, FOCUS-aligned).
+
+One module per format; :func:`read_bill` detects the format of each file (overridable) and concatenates the
+lines. A line that cannot be used is skipped and counted with its file:line (or, with ``strict``, stops the
+read with a one-line error); a file that is not a bill at all, an unknown currency in a file-level setting, or
+pages that overlap with different contents stop the read.
+
+>>> bill = read_bill(["costs_2026_10.json"])          # doctest: +SKIP
+>>> bill.lines.num_rows, bill.skipped                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokctl.bills._common import FileRead, Skip
+from tokctl.bills._pages import BucketLedger, documents
+from tokctl.errors import InputFormatError, InputNotFoundError, TokctlError, UnknownNameError
+
+JSON_FORMATS = ("openai.costs", "openai.usage", "anthropic.cost_report", "anthropic.usage_report")
+TABLE_FORMATS = ("focus", "aws.cur", "csv")
+FORMATS = JSON_FORMATS + TABLE_FORMATS
+_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet", ".gz")
+
+
+@dataclass
+class BillRead:
+    """Charge lines of every file read, the lines skipped (with file:line and why), and each file's format."""
+
+    lines: Any  # pyarrow.Table with charge_schema()
+    skipped: list[Skip] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _expand(paths: Iterable[str | Path] | str | Path) -> list[Path]:
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputNotFoundError(f"bill file {path} does not exist", fix="check the path given to --bill")
+    if not found:
+        raise InputNotFoundError("no bill files to read", fix="give --bill FILE (JSON, CSV or Parquet exports)")
+    return found
+
+
+def detect(path: Path) -> str:
+    """The format of one bill file: a JSON export kind, ``focus``, ``aws.cur`` or a CSV mapping id."""
+    from tokctl.bills import anthropic, aws_cur, focus, generic, openai
+    from tokctl.bills._tabular import header, is_parquet
+
+    if not is_parquet(path) and path.suffix != ".gz":
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.read(4096).lstrip()
+        if head[:1] in ("{", "["):
+            text = path.read_text(encoding="utf-8")
+            first = next((doc for _, doc in documents(text, str(path))), None)
+            kind = openai.sniff(first) or anthropic.sniff(first)
+            if kind is None:
+                raise InputFormatError(
+                    "JSON that is not an OpenAI or Anthropic usage/cost export",
+                    where=f"{path}:1",
+                    fix=f"give --bill-format (one of {', '.join(FORMATS)})",
+                )
+            return kind
+    names = header(path)
+    if focus.sniff(names):
+        return "focus"
+    if aws_cur.sniff(names):
+        return "aws.cur"
+    rules = generic.detect(names)
+    if rules is None:
+        raise InputFormatError(
+            f"no bill format fits the columns {', '.join(names[:8])}",
+            where=f"{path}:1",
+            fix="give --bill-format, or --mapping FILE.toml naming the columns (docs/bills.md)",
+        )
+    return rules.id
+
+
+def read_file(path: Path, fmt: str, *, strict: bool, mapping: Any, ledgers: dict[str, BucketLedger]) -> FileRead:
+    from tokctl.bills import anthropic, aws_cur, focus, generic, openai
+    from tokctl.bills.rules import load_rules
+
+    if fmt in ("openai.costs", "openai.usage"):
+        return openai.read(path, strict=strict, ledger=ledgers.setdefault(fmt, BucketLedger()), kind=fmt)
+    if fmt in ("anthropic.cost_report", "anthropic.usage_report"):
+        return anthropic.read(path, strict=strict, ledger=ledgers.setdefault(fmt, BucketLedger()), kind=fmt)
+    if fmt == "focus":
+        return focus.read(path, strict=strict)
+    if fmt == "aws.cur":
+        return aws_cur.read(path, strict=strict)
+    if fmt != "csv" and mapping is None:
+        mapping = load_rules(fmt)
+    return generic.read(path, strict=strict, mapping=mapping)
+
+
+def read_bill(
+    paths: Iterable[str | Path] | str | Path,
+    bill_format: str | None = None,
+    *,
+    mapping: str | Path | None = None,
+    strict: bool = False,
+) -> BillRead:
+    """Read bills and usage exports into canonical charge lines.
+
+    ``bill_format``: one of FORMATS or a mapping id in tokenizers_registry/bill_rules (``alibaba``,
+    ``volcengine``, ...); detected per file when None. ``mapping``: a mapping TOML (id or path) for CSV bills.
+    """
+    import pyarrow as pa
+
+    from tokctl.bills.rules import BillRules, known_rules, load_rules
+    from tokctl.schema import charge_schema
+
+    if bill_format is not None and bill_format not in FORMATS and bill_format not in known_rules():
+        raise UnknownNameError(bill_format, [*FORMATS, *known_rules()], fix="see tokctl reconcile --help")
+    rules: BillRules | None = load_rules(mapping) if mapping is not None else None
+    ledgers: dict[str, BucketLedger] = {}
+    result = BillRead(charge_schema().empty_table())
+    tables = []
+    for path in _expand(paths):
+        fmt = bill_format or ("csv" if rules is not None else detect(path))
+        try:
+            read = read_file(path, fmt, strict=strict, mapping=rules, ledgers=ledgers)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputFormatError(
+                f"cannot read as {fmt}: {exc}", where=str(path), fix="check the file, or give --bill-format"
+            ) from None
+        except TokctlError:
+            raise
+        except OSError as exc:
+            raise InputNotFoundError(f"cannot read {path}: {exc.strerror}", fix="check the path") from None
+        tables.append(read.table)
+        result.skipped += read.skipped
+        result.files.append((str(path), fmt))
+    result.lines = pa.concat_tables(tables) if tables else result.lines
+    return result
