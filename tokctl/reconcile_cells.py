@@ -1,0 +1,314 @@
+"""Both sides of a reconciliation brought to one grain: bill lines and priced usage summed per cell.
+
+A cell is (date in the bill's time zone, provider, model, token class, project, API key), coarsened by
+``--by``. The bill decides the grain per provider: its time zone (``billing_timezone``, or --tz), its period
+(usage outside it is left out and counted), and whether it splits by project or key. Both sides are summed
+with pyarrow group_by; only the small summed tables reach Python, where the usage side keeps, per cell, the
+tokens of each price row and half-hour slot (the explanation rules re-price them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tokctl.errors import UsageError
+
+TOKEN_CLASSES = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
+ALL = "all"  # the value of a dimension --by left out
+_EPOCH = dt.date(1970, 1, 1)
+_DAY_US = 86_400_000_000
+_SLOT_US = 1_800_000_000  # half an hour: time windows start and end on the hour or half hour
+BY_CHOICES = ("day", "month", "provider", "model", "token_class", "project", "api_key")
+
+
+@dataclass(frozen=True)
+class Grain:
+    period: str = "day"  # day | month
+    model: bool = True
+    token_class: bool = True
+    project: bool = True
+    api_key: bool = False
+
+
+def parse_by(by: Iterable[str] | str | None) -> Grain:
+    """``--by day,model,token_class,project`` (the default; provider is always kept)."""
+    if by is None:
+        return Grain()
+    items = [p.strip() for chunk in ([by] if isinstance(by, str) else by) for p in chunk.split(",") if p.strip()]
+    unknown = [i for i in items if i not in BY_CHOICES]
+    if unknown:
+        raise UsageError(
+            f"--by {', '.join(unknown)} is not a reconcile dimension", fix=f"choose from {', '.join(BY_CHOICES)}"
+        )
+    if "day" in items and "month" in items:
+        raise UsageError("--by takes day or month, not both", fix="keep one")
+    return Grain(
+        "month" if "month" in items else "day",
+        "model" in items,
+        "token_class" in items,
+        "project" in items,
+        "api_key" in items,
+    )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the bill says about one provider: time zone, period covered, and the dimensions it splits by."""
+
+    provider: str
+    timezone: str
+    start: dt.datetime
+    end: dt.datetime
+    project: bool
+    api_key: bool
+
+
+CellKey = tuple[str, str, str, str, str | None, str | None]  # date, provider, model, class, project, key
+BillKey = tuple[str, str, str, str, str | None, str | None, str]  # ... and the currency billed
+
+
+@dataclass
+class BillSide:
+    currency: str
+    cost: Decimal | None = None
+    quantity: int | None = None
+    lines: int = 0
+    rounding: Decimal | None = None
+
+
+@dataclass
+class Part:
+    """Logged tokens of one cell priced by one price row in one half-hour slot of one day."""
+
+    day: dt.date
+    slot: int
+    ref: str
+    tokens: int
+    reasoning: int
+    records: int
+    unpriced: int
+
+
+@dataclass
+class LogSide:
+    currency: str | None
+    quantity: int = 0
+    records: int = 0
+    unpriced: int = 0
+    parts: list[Part] = field(default_factory=list)
+
+
+def _strings(column: Any) -> Any:
+    import pyarrow as pa
+
+    return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+
+
+def _label(day: int, grain: Grain) -> str:
+    date = _EPOCH + dt.timedelta(days=day)
+    return date.isoformat() if grain.period == "day" else date.isoformat()[:7]
+
+
+def _local_days(ts: Any, timezone: str) -> tuple[Any, Any]:
+    """Day number and half-hour slot of each moment in ``timezone``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    local = pc.local_timestamp(ts.cast(pa.timestamp("us", tz=timezone))).cast(pa.int64())
+    day = pc.divide(local, _DAY_US)  # moments after 1970: truncation is floor
+    slot = pc.divide(pc.subtract(local, pc.multiply(day, _DAY_US)), _SLOT_US)
+    return day, slot
+
+
+def scopes(lines: Any, grain: Grain, tz: str | None) -> dict[str, Scope]:
+    """Per provider on the bill: its time zone, the period its lines cover, whether it splits by project/key."""
+    import pyarrow.compute as pc
+
+    found: dict[str, Scope] = {}
+    providers = _strings(lines.column("provider")).to_pylist()
+    for provider in sorted({p for p in providers if p is not None}):
+        mine = lines.filter(pc.equal(_strings(lines.column("provider")), provider))
+        zones = sorted(set(_strings(mine.column("billing_timezone")).to_pylist()))
+        found[provider] = Scope(
+            provider, tz or zones[0], pc.min(mine.column("charge_period_start")).as_py(),
+            pc.max(mine.column("charge_period_end")).as_py(),
+            grain.project and mine.column("sub_account_id").null_count < mine.num_rows,
+            grain.api_key and mine.column("api_key_id").null_count < mine.num_rows,
+        )  # fmt: skip
+    return found
+
+
+def bill_cells(lines: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[dict[BillKey, BillSide], list[Any]]:
+    """Usage lines summed per cell (split by currency), and the other charges (tax, credit, ...) per provider."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    category = pc.fill_null(_strings(lines.column("charge_category")), "Usage")
+    other = lines.filter(pc.not_equal(category, "Usage"))
+    lines = lines.filter(pc.equal(category, "Usage"))
+    cells: dict[BillKey, BillSide] = {}
+    for provider, scope in scope_of.items():
+        mine = lines.filter(pc.equal(_strings(lines.column("provider")), provider))
+        if not mine.num_rows:
+            continue
+        day, _ = _local_days(mine.column("charge_period_start"), scope.timezone)
+        exports = pc.is_null(mine.column("billed_cost"))
+        quantity = mine.column("consumed_quantity")
+        if pc.any(exports).as_py():  # quantities come from the usage exports alone, not twice
+            quantity = pc.if_else(exports, quantity, pa.nulls(mine.num_rows, pa.int64()))
+        table = pa.table({
+            "day": day, "model": _model_key(mine.column("model"), mine.column("model_reported")),
+            "token_class": _strings(mine.column("token_class")) if grain.token_class
+            else pa.array([ALL] * mine.num_rows),
+            "project": mine.column("sub_account_id") if scope.project else pa.nulls(mine.num_rows, pa.string()),
+            "api_key": mine.column("api_key_id") if scope.api_key else pa.nulls(mine.num_rows, pa.string()),
+            "currency": pc.fill_null(mine.column("billing_currency"), ""),
+            "cost": mine.column("billed_cost"), "quantity": quantity, "rounding": mine.column("rounding_unit"),
+        })  # fmt: skip
+        keys = ["day", "model", "token_class", "project", "api_key", "currency"]
+        summed = table.group_by(keys, use_threads=False).aggregate([
+            ("cost", "sum"), ("cost", "count"), ("quantity", "sum"), ("quantity", "count"), ("rounding", "max"),
+            ("day", "count"),
+        ])  # fmt: skip
+        for row in summed.to_pylist():
+            key = (
+                _label(row["day"], grain),
+                provider,
+                row["model"] if grain.model else ALL,
+                row["token_class"],
+                row["project"],
+                row["api_key"],
+                row["currency"],
+            )
+            _add_bill(cells.setdefault(key, BillSide(row["currency"])), row)
+    return cells, other.to_pylist() if other.num_rows else []
+
+
+def _add_bill(side: BillSide, row: dict[str, Any]) -> None:
+    if row["cost_count"]:
+        side.cost = (side.cost or Decimal(0)) + row["cost_sum"]
+    if row["quantity_count"]:
+        side.quantity = (side.quantity or 0) + row["quantity_sum"]
+    side.lines += row["day_count"]
+    if row["rounding_max"] is not None:
+        side.rounding = max(side.rounding or Decimal(0), row["rounding_max"])
+
+
+def _model_key(model: Any, reported: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.coalesce(_strings(model), pc.utf8_lower(_strings(reported))), "(unknown)")
+
+
+def _int(table: Any, name: str) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if name not in table.column_names:
+        return pa.array([0] * table.num_rows, pa.int64())
+    return pc.fill_null(table.column(name).cast(pa.int64()), 0)
+
+
+@dataclass
+class UsageAccounting:
+    records: int = 0
+    reconciled: int = 0
+    other_providers: int = 0
+    outside_period: int = 0
+    no_timestamp: int = 0
+    unpriced_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def usage_cells(usage: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[dict[CellKey, LogSide], UsageAccounting]:
+    """Priced usage summed per (cell, price row, half-hour slot), kept as parts of each cell."""
+    import pyarrow.compute as pc
+
+    accounting = UsageAccounting(records=usage.num_rows)
+    provider = pc.fill_null(_strings(usage.column("provider")), "")
+    cells: dict[CellKey, LogSide] = {}
+    matched = 0
+    for name, scope in scope_of.items():
+        mine = usage.filter(pc.equal(provider, name))
+        matched += mine.num_rows
+        if mine.num_rows:
+            _usage_provider(mine, grain, scope, cells, accounting)
+    accounting.other_providers = usage.num_rows - matched
+    return cells, accounting
+
+
+def _usage_provider(usage: Any, grain: Grain, scope: Scope, cells: dict[CellKey, LogSide],
+                    accounting: UsageAccounting) -> None:  # fmt: skip
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ts = pc.coalesce(*(usage.column(c) for c in ("ts_start", "ts_end") if c in usage.column_names))
+    valid = pc.is_valid(ts)
+    inside = pc.and_(pc.greater_equal(ts, pa.scalar(scope.start, ts.type)), pc.less(ts, pa.scalar(scope.end, ts.type)))
+    accounting.no_timestamp += usage.num_rows - pc.sum(valid.cast(pa.int64())).as_py()
+    keep = pc.fill_null(inside, False)
+    accounting.outside_period += pc.sum(pc.and_(valid, pc.invert(keep)).cast(pa.int64())).as_py() or 0
+    usage, ts = usage.filter(keep), ts.filter(keep)
+    if not usage.num_rows:
+        return
+    accounting.reconciled += usage.num_rows
+    _count_unpriced(usage, accounting)
+    day, slot = _local_days(ts, scope.timezone)
+    cache_read, cache_write, write_1h = (
+        _int(usage, "cache_read_tokens"),
+        _int(usage, "cache_write_tokens"),
+        _int(usage, "cache_write_1h_tokens"),
+    )
+    n = usage.num_rows
+    table = pa.table({
+        "day": day, "slot": slot, "model": _model_key(usage.column("model"), usage.column("model_reported")),
+        "project": usage.column("project") if scope.project else pa.nulls(n, pa.string()),
+        "api_key": usage.column("api_key_id") if scope.api_key else pa.nulls(n, pa.string()),
+        "ref": pc.fill_null(usage.column("price_ref"), ""), "currency": pc.fill_null(usage.column("currency"), ""),
+        "input": pc.subtract(pc.subtract(_int(usage, "input_tokens"), cache_read), cache_write),
+        "cache_read": cache_read, "cache_write": pc.subtract(cache_write, write_1h), "cache_write_1h": write_1h,
+        "output": _int(usage, "output_tokens"), "reasoning": _int(usage, "reasoning_tokens"),
+        "unpriced": pc.is_null(usage.column("cost")).cast(pa.int64()),
+    })  # fmt: skip
+    sums = [(c, "sum") for c in (*TOKEN_CLASSES, "reasoning", "unpriced")] + [("day", "count")]
+    summed = table.group_by(["day", "slot", "model", "project", "api_key", "ref", "currency"], use_threads=False)
+    for row in summed.aggregate(sums).to_pylist():
+        date = _EPOCH + dt.timedelta(days=row["day"])
+        model = row["model"] if grain.model else ALL
+        for token_class in TOKEN_CLASSES:
+            tokens = row[f"{token_class}_sum"]
+            if not tokens and token_class not in ("input", "output"):
+                continue
+            key = (
+                _label(row["day"], grain),
+                scope.provider,
+                model,
+                token_class if grain.token_class else ALL,
+                row["project"],
+                row["api_key"],
+            )
+            side = cells.setdefault(key, LogSide(row["currency"] or None))
+            side.quantity += tokens
+            side.parts.append(Part(date, row["slot"], row["ref"], tokens,
+                                   row["reasoning_sum"] if token_class == "output" else 0, row["day_count"],
+                                   row["unpriced_sum"]))  # fmt: skip
+            if token_class == "output":  # count each record once, on its output cell
+                side.records += row["day_count"]
+                side.unpriced += row["unpriced_sum"]
+
+
+def _count_unpriced(usage: Any, accounting: UsageAccounting) -> None:
+    import pyarrow.compute as pc
+
+    if "flags" not in usage.column_names:
+        return
+    unpriced = usage.filter(pc.is_null(usage.column("cost")))
+    if not unpriced.num_rows:
+        return
+    flags = pc.list_flatten(unpriced.column("flags"))
+    reasons = flags.filter(pc.starts_with(flags, "unpriced:"))
+    for item in pc.value_counts(reasons).to_pylist():
+        accounting.unpriced_reasons[item["values"][len("unpriced:") :]] = item["counts"]
