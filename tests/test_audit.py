@@ -154,7 +154,7 @@ def test_calibration_recovers_the_planted_factor_and_count_uses_it(claude_estima
     logs = str(AUDIT / "litellm_spendlogs.jsonl")
     _, before = audit(logs, "-m", "claude-sonnet-4-5")
     code, doc = audit(logs, "--calibrate")
-    assert code == 0 and doc["beyond_tolerance"] == []
+    assert code == 1 and flagged(doc) == {("litellm_spendlogs.jsonl", "7", "output")}  # gpt-4o-mini's plant
     (fit,) = doc["calibrations"]
     low, high, factor = (Decimal(fit[k]) for k in ("ci_low", "ci_high", "factor"))
     assert fit["tokenizer"] == "claude-estimate" and fit["samples"] == 30
