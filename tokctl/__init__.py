@@ -27,6 +27,8 @@ _API = {
     "usage_schema": "tokctl.schema:usage_schema",
     "charge_schema": "tokctl.schema:charge_schema",
     "TokctlError": "tokctl.errors:TokctlError",
+    "read_bill": "tokctl.bills:read_bill",
+    "reconcile": "tokctl.reconcile:reconcile",
     "quality": "tokctl.quality:quality",
     "measure_quality": "tokctl.quality:measure_quality",
     "audit": "tokctl.audit:audit",

@@ -25,6 +25,7 @@ from tokctl.reconcile_cells import BillSide, LogSide, Part, Scope, UsageAccounti
 
 STATUSES = ("match", "over_billed", "under_billed", "missing_from_logs", "missing_from_bill")
 _DEFAULT_PCT = Decimal("0.005")
+_SCALE = Decimal(1).scaleb(-12)
 
 
 @dataclass(frozen=True)
@@ -305,8 +306,8 @@ def _money(value: Decimal | None) -> str:
 
 
 def money_value(value: Decimal | None) -> Decimal | None:
-    """A Decimal without trailing zeros (``0.547020000000`` -> ``0.54702``), for output."""
-    return None if value is None else Decimal(_money(value))
+    """At most 12 decimals (the Arrow money scale), without trailing zeros (``0.547020000000`` -> ``0.54702``)."""
+    return None if value is None else Decimal(_money(value.quantize(_SCALE)))
 
 
 def _summary(cells: list[Cell]) -> list[dict[str, Any]]:

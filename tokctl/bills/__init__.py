@@ -45,6 +45,8 @@ def _expand(paths: Iterable[str | Path] | str | Path) -> list[Path]:
             found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
         elif path.is_file():
             found.append(path)
+        elif any(ch in str(item) for ch in "*?["):
+            found += sorted(p for p in Path().glob(str(item)) if p.is_file())
         else:
             raise InputNotFoundError(f"bill file {path} does not exist", fix="check the path given to --bill")
     if not found:

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "tokctl.cli.quality",
     "tokctl.cli.audit",
     "tokctl.cli.usage",
+    "tokctl.cli.reconcile",
 )
 
 
