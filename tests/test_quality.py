@@ -271,3 +271,14 @@ def test_sla_pass_fail_and_unknown_per_group() -> None:
     }
     assert result.sla_failed
     assert set(result.sla[0]) == {"provider", "model", "clause", "value", "pass"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(-(2**40), 2**40), st.integers(0, 2)), min_size=1, max_size=80))
+def test_group_ids_match_distinct_key_tuples(keys: list[tuple[int, int, int]]) -> None:
+    from tokctl.quality import _combine
+
+    combos, inverse = _combine([np.array(column) for column in zip(*keys, strict=True)])
+    assert sorted(map(tuple, combos)) == sorted(set(keys))
+    for row, key in enumerate(keys):
+        assert tuple(combos[inverse[row]]) == key
