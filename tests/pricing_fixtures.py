@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import tokenizers_registry
-from tokctl import calendars, overrides
+from tokctl import calendars, fx, overrides
 from tokctl.pricing import book
 from tokctl.registry import catalog, providers
 
@@ -21,13 +21,15 @@ def clear_registry_caches() -> None:
     calendars.clear_caches()
     book.clear_caches()
     overrides._cache.clear()
+    fx.clear_caches()
 
 
 @pytest.fixture
 def fixture_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point the registry at tests/data/providers and tests/data/calendars for one test."""
+    """Point the registry at tests/data (providers, calendars, fx) for one test."""
     monkeypatch.setattr(tokenizers_registry, "PROVIDERS", DATA / "providers")
     monkeypatch.setattr(tokenizers_registry, "CALENDARS", DATA / "calendars")
+    monkeypatch.setattr(tokenizers_registry, "FX", DATA / "fx")
     clear_registry_caches()
     yield DATA
     clear_registry_caches()

@@ -346,6 +346,11 @@ def test_price_table_at_default_batches_and_chunks() -> None:
     )
     chunked = pa.concat_tables([table.slice(0, 1), table.slice(1)])
     assert price_table(chunked, at=at).column("cost").to_pylist() == [D("0.01364")] * 3
+    # chunks with their own dictionaries (model codes 0 mean different models in each chunk)
+    other = usage_table([table_row(Usage(1000), provider="rivet", model="rivet-mini", ts_start=at)])
+    mixed = pa.concat_tables([other, table])
+    assert mixed.column("model").num_chunks == 2
+    assert price_table(mixed, at=at).column("cost").to_pylist() == [D("0.0001")] + [D("0.01364")] * 3
     empty = price_table(table.slice(0, 0))
     assert empty.num_rows == 0 and empty.schema == price_table(table, at=at).schema
 

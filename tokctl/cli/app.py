@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "tokctl.cli.quality",
     "tokctl.cli.audit",
     "tokctl.cli.usage",
+    "tokctl.cli.models",
+    "tokctl.cli.price",
     "tokctl.cli.reconcile",
 )
 

@@ -101,13 +101,9 @@ def _select(period: PricePeriod, window: int, tier: int, batch: bool, service_ti
 
     if service_tier is not None:
         if batch:
-            return fail(
-                "batch_with_service_tier", f"a batch request in service tier {service_tier!r} has no price"
-            )
+            return fail("batch_with_service_tier", f"a batch request in service tier {service_tier!r} has no price")
         if service_tier not in period.service_tiers:
-            return fail(
-                f"no_service_tier_price:{service_tier}", f"the price has no {service_tier!r} service tier"
-            )
+            return fail(f"no_service_tier_price:{service_tier}", f"the price has no {service_tier!r} service tier")
         multiplier, explicit = period.service_tiers[service_tier]
         if explicit is None:
             prices = prices.scaled(multiplier or Decimal(1))
@@ -160,9 +156,7 @@ def in_window(window: Window, weekday: int, minute: int, holiday: bool) -> bool:
         if end > start:
             if weekday in window.days and start <= minute < end:
                 return True
-        elif (weekday in window.days and minute >= start) or (
-            (weekday - 1) % 7 in window.days and minute < end
-        ):
+        elif (weekday in window.days and minute >= start) or ((weekday - 1) % 7 in window.days and minute < end):
             return True
     return False
 

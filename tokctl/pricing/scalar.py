@@ -86,9 +86,7 @@ def price_entry(usage: Usage, entry: Entry, at: dt.datetime, service_tier: str |
     tier = 0
     if period.tiers:
         writes = usage.cache_write_tokens + usage.cache_write_1h_tokens
-        basis = tier_basis_tokens(
-            period.tier_basis, usage.uncached_input_tokens, usage.cache_read_tokens, writes
-        )
+        basis = tier_basis_tokens(period.tier_basis, usage.uncached_input_tokens, usage.cache_read_tokens, writes)
         tier = tier_index(period, basis)
     named_tier, is_batch = normalize_service_tier(service_tier, batch)
     chosen = select(period, window, tier, is_batch, named_tier)
@@ -117,8 +115,6 @@ def price_entry(usage: Usage, entry: Entry, at: dt.datetime, service_tier: str |
                 unpriced=f"missing_price:{kind}",
                 reason=f"{tokens} {kind} tokens but the price row has no {kind} price",
             )
-        components.append(
-            Component(kind, tokens, unit, component_cost(tokens, unit), chosen.notes.get(kind, ""))
-        )
+        components.append(Component(kind, tokens, unit, component_cost(tokens, unit), chosen.notes.get(kind, "")))
     total = functools.reduce(_EXACT.add, (c.cost for c in components), Decimal(0))
     return result(total, components=tuple(components), price=row)

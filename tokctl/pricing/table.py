@@ -95,9 +95,7 @@ def price_table(table: Any, *, at: dt.datetime | None = None) -> Any:
         batches = result.to_batches()
         return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=result.schema)
     if "model" not in table.column_names:
-        raise UsageError(
-            "the usage table has no model column", fix="build it with tokctl.schema.usage_schema()"
-        )
+        raise UsageError("the usage table has no model column", fix="build it with tokctl.schema.usage_schema()")
     n = table.num_rows
     tokens, token_problem = _tokens(table, n)
     ts_us, ts_ok = _timestamps(table, n, at)
@@ -192,14 +190,8 @@ def _timestamps(table: Any, n: int, at: dt.datetime | None) -> tuple[Any, Any]:
     else:
         column = table.column("ts_start")
     if at is not None:
-        column = pc.fill_null(
-            column.cast(pa.timestamp("us", tz="UTC")), pa.scalar(at, pa.timestamp("us", tz="UTC"))
-        )
-    ok = (
-        np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False))
-        if column.null_count
-        else np.ones(n, bool)
-    )
+        column = pc.fill_null(column.cast(pa.timestamp("us", tz="UTC")), pa.scalar(at, pa.timestamp("us", tz="UTC")))
+    ok = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False)) if column.null_count else np.ones(n, bool)
     values = pc.fill_null(column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()), 0)
     return np.asarray(values.to_numpy()), ok
 
@@ -213,13 +205,10 @@ def _dictionary(table: Any, name: str, n: int) -> tuple[Any, list[Any]]:
     if name not in table.column_names:
         return np.full(n, -1, dtype="int64"), []
     column = table.column(name)
-    if pa.types.is_dictionary(column.type):
-        column = column.unify_dictionaries()
-    else:
+    if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if isinstance(array, pa.ChunkedArray):
-        array = pa.concat_arrays(array.chunks) if array.num_chunks else pa.array([], array.type)
+    # chunks may carry different dictionaries: unify them, then one array of indices
+    array = column.unify_dictionaries().combine_chunks()
     codes = np.asarray(pc.fill_null(array.indices.cast(pa.int64()), -1).to_numpy())
     return codes, array.dictionary.to_pylist()
 
@@ -476,9 +465,7 @@ def _costs(
             ),
             Decimal(0),
         )
-        big[int(row)] = int(
-            total.quantize(Decimal(1).scaleb(-_SCALE), rounding=ROUND_HALF_EVEN).scaleb(_SCALE)
-        )
+        big[int(row)] = int(total.quantize(Decimal(1).scaleb(-_SCALE), rounding=ROUND_HALF_EVEN).scaleb(_SCALE))
     cost[~priced] = 0
     return (cost, big), priced
 

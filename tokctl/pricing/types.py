@@ -30,9 +30,7 @@ class Usage:
 
     @property
     def uncached_input_tokens(self) -> int:
-        return (
-            self.input_tokens - self.cache_read_tokens - self.cache_write_tokens - self.cache_write_1h_tokens
-        )
+        return self.input_tokens - self.cache_read_tokens - self.cache_write_tokens - self.cache_write_1h_tokens
 
     @property
     def text_output_tokens(self) -> int:
