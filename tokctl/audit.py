@@ -21,6 +21,7 @@ import os
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -95,6 +96,7 @@ class _Work:
     # estimate tokenizer id -> [(billed visible output, base tokens, source file)]
     samples: dict[str, list[tuple[int, int, str]]] = field(default_factory=lambda: defaultdict(list))
     bands: dict[tuple[str | None, str], float] = field(default_factory=dict)
+    outputs: list[tuple[dict[str, Any], list[str], Any]] = field(default_factory=list)  # (row, texts, target)
 
 
 def audit(
@@ -144,6 +146,7 @@ def audit_table(
             continue
         for row in file_rows:
             _measure(row, _pick(found.get(row["source_line"], []), row), work)
+    _count_outputs(work)
     result = _summarise(work, tolerance, len(rows))
     if calibrate:
         result.calibrations, notes = _calibrate(work)
@@ -239,9 +242,6 @@ def _measure_input(row: dict[str, Any], content: Content, target: Any, work: _Wo
 
 
 def _measure_output(row: dict[str, Any], content: Content, target: Any, work: _Work) -> None:
-    from tokctl.counting import Target, count_texts
-    from tokctl.registry.tokenizers import get_tokenizer
-
     where = _where(row)
     if content.output_texts is None:
         work.skipped[f"output: {content.output_note}"].append(where)
@@ -249,15 +249,34 @@ def _measure_output(row: dict[str, Any], content: Content, target: Any, work: _W
     if row.get("output_tokens") is None:
         work.skipped["output: no billed output tokens"].append(where)
         return
-    billed = row["output_tokens"] - (row.get("reasoning_tokens") or 0)
-    texts = [t for t in content.output_texts if t]
-    local = sum(count_texts(texts, target)) if texts else 0
-    accuracy = "estimate" if target.tokenizer.is_estimate else "exact"
-    _add(work, row, "output", billed, local, target, accuracy)
-    if target.tokenizer.is_estimate and texts:
-        base = sum(count_texts(texts, Target(None, None, get_tokenizer(target.tokenizer.base))))
-        if base > 0:
-            work.samples[target.tokenizer.id].append((billed, base, row["source_file"]))
+    # counted later, all the texts of one tokenizer in one call
+    work.outputs.append((row, [t for t in content.output_texts if t], target))
+
+
+def _count_outputs(work: _Work) -> None:
+    """Count every pending output per tokenizer in one call (a call per record costs a thread pool each)."""
+    from tokctl.counting import Target, count_texts
+    from tokctl.registry.tokenizers import get_tokenizer
+
+    by_target: dict[tuple[str | None, str], list[tuple[dict[str, Any], list[str], Any]]] = defaultdict(list)
+    for pending in work.outputs:
+        by_target[(pending[0].get("provider"), pending[0]["model"])].append(pending)
+    for pendings in by_target.values():
+        target = pendings[0][2]
+        flat = [text for _, texts, _ in pendings for text in texts]
+        counts: Iterator[int] = iter(count_texts(flat, target) if flat else [])
+        base_counts: Iterator[int] = iter([])
+        if target.tokenizer.is_estimate and flat:
+            base_counts = iter(count_texts(flat, Target(None, None, get_tokenizer(target.tokenizer.base))))
+        accuracy = "estimate" if target.tokenizer.is_estimate else "exact"
+        for row, texts, _ in pendings:
+            billed = row["output_tokens"] - (row.get("reasoning_tokens") or 0)
+            _add(work, row, "output", billed, sum(next(counts) for _ in texts), target, accuracy)
+            if target.tokenizer.is_estimate and texts:
+                base = sum(next(base_counts) for _ in texts)
+                if base > 0:
+                    work.samples[target.tokenizer.id].append((billed, base, row["source_file"]))
+    work.outputs.clear()
 
 
 def _add(work: _Work, row: dict[str, Any], direction: str, billed: int, local: int, target: Any, accuracy: str) -> None:
