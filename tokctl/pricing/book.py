@@ -45,7 +45,7 @@ class Entry:
             return (
                 None,
                 "before_first_price",
-                f"{at.isoformat()} is before the first price of {name} ({first})",
+                f"{at.isoformat()} is before the first price of {name} ({first.isoformat()})",
             )
         return None, "no_price_for_date", f"no price of {name} covers {at.isoformat()}"
 
