@@ -276,7 +276,8 @@ def _classify(cell: Cell, tol: Tolerance, provider_rounding: Decimal | None) -> 
         cell.billed_quantity - (cell.logged_quantity or 0)
     ) <= tol.quantity(cell.logged_quantity or 0)
     difference = cell.difference
-    money_ok = difference is None or cell.expected_cost is None or abs(difference) <= tol.money(cell.expected_cost)
+    expected = cell.expected_cost or Decimal(0)  # unpriced logs expect nothing: the unpriced rule says so
+    money_ok = difference is None or abs(difference) <= tol.money(expected)
     if quantity_ok and money_ok:
         cell.status = "match"
         return

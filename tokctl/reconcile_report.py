@@ -65,7 +65,7 @@ def run(
     from tokctl.readers import read_usage_with_accounting
     from tokctl.reconcile import reconcile
 
-    bill = read_bill(list(bills), bill_format, mapping=mapping, strict=strict)
+    bill = read_bill(list(bills), bill_format, mapping=mapping, strict=strict, tz=tz)
     if not bill.lines.num_rows:
         where = bill.skipped[0].where if bill.skipped else ", ".join(p for p, _ in bill.files)
         fix = "check that the files are bill or usage exports (see the skipped lines)"

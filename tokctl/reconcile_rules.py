@@ -45,11 +45,11 @@ def explain(cells: list[Cell], tol: Tolerance, grain: Grain, scopes: dict[str, S
     _class_swaps(cells, ctx)
     _day_shifts(cells, ctx)
     for cell in cells:
-        if cell.rule is not None:
-            continue
         if cell.matched:
-            if cell.rate is not None and cell.expected_native is not None:
+            if cell.rate is not None and cell.expected_native is not None:  # rounding included
                 cell.rule, cell.explanation = "currency", _conversion_text(cell)
+            continue
+        if cell.rule is not None:
             continue
         found = next((e for rule in CELL_RULES if (e := rule(cell, ctx)) is not None), ("none", NO_RULE))
         cell.rule, cell.explanation = found

@@ -88,7 +88,9 @@ def detect(path: Path) -> str:
     return rules.id
 
 
-def read_file(path: Path, fmt: str, *, strict: bool, mapping: Any, ledgers: dict[str, BucketLedger]) -> FileRead:
+def read_file(
+    path: Path, fmt: str, *, strict: bool, mapping: Any, ledgers: dict[str, BucketLedger], tz: str | None = None
+) -> FileRead:
     from tokctl.bills import anthropic, aws_cur, focus, generic, openai
     from tokctl.bills.rules import load_rules
 
@@ -102,7 +104,7 @@ def read_file(path: Path, fmt: str, *, strict: bool, mapping: Any, ledgers: dict
         return aws_cur.read(path, strict=strict)
     if fmt != "csv" and mapping is None:
         mapping = load_rules(fmt)
-    return generic.read(path, strict=strict, mapping=mapping)
+    return generic.read(path, strict=strict, mapping=mapping, tz=tz)
 
 
 def read_bill(
@@ -111,11 +113,13 @@ def read_bill(
     *,
     mapping: str | Path | None = None,
     strict: bool = False,
+    tz: str | None = None,
 ) -> BillRead:
     """Read bills and usage exports into canonical charge lines.
 
     ``bill_format``: one of FORMATS or a mapping id in tokenizers_registry/bill_rules (``alibaba``,
     ``volcengine``, ...); detected per file when None. ``mapping``: a mapping TOML (id or path) for CSV bills.
+    ``tz``: the zone a CSV bill's bare dates are days in, instead of the mapping's (API exports carry UTC times).
     """
     import pyarrow as pa
 
@@ -131,7 +135,7 @@ def read_bill(
     for path in _expand(paths):
         fmt = bill_format or ("csv" if rules is not None else detect(path))
         try:
-            read = read_file(path, fmt, strict=strict, mapping=rules, ledgers=ledgers)
+            read = read_file(path, fmt, strict=strict, mapping=rules, ledgers=ledgers, tz=tz)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputFormatError(
                 f"cannot read as {fmt}: {exc}", where=str(path), fix="check the file, or give --bill-format"

@@ -8,6 +8,7 @@ unit, the quantity units, and the rules that turn billing item text into model a
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def detect(names: list[str]) -> BillRules | None:
     return max(fits, key=lambda f: (f[0], f[1]))[2] if fits else None
 
 
-def read(path: Path, *, strict: bool, mapping: BillRules | None) -> FileRead:
+def read(path: Path, *, strict: bool, mapping: BillRules | None, tz: str | None = None) -> FileRead:
     names = header(path)
     rules = mapping or detect(names)
     if rules is None:
@@ -66,6 +67,9 @@ def read(path: Path, *, strict: bool, mapping: BillRules | None) -> FileRead:
             where=f"{path}:1",
             fix="give --bill-format, or --mapping FILE.toml naming its columns (docs/bills.md)",
         )
+    if tz is not None:
+        zone(tz)
+        rules = dataclasses.replace(rules, timezone=tz)
     columns = resolve_columns(rules, names)
     if not _complete(columns):
         wanted = [f for f in ("item", "amount") if f not in columns] + (
