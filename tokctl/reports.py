@@ -301,6 +301,7 @@ def report_usage(
     currency: str | None = None,
     fx_file: Path | None = None,
     progress: Any = None,
+    workers: int | None = 1,
 ) -> tuple[Summary, Any]:
     """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
     from tokctl.readers import read_usage_with_accounting
@@ -309,7 +310,7 @@ def report_usage(
     zone = _zone(tz)
     _moment(since, zone, "--since"), _moment(until, zone, "--until")
     result = read_usage_with_accounting(
-        paths, source, strict, mapping=mapping, price=True, columns=COLUMNS_READ, progress=progress
+        paths, source, strict, mapping=mapping, price=True, columns=COLUMNS_READ, progress=progress, workers=workers
     )
     summary = summarize(result.table, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
     return summary, result.accounting

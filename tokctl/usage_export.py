@@ -48,11 +48,13 @@ def export_usage(
     partition_by: Sequence[str] | str | None = None,
     focus: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
 ) -> Accounting:
-    """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting."""
+    """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting.
+
+    ``workers``: parsing processes (1: this one; None: by input size, see tokctl.readers.pipeline)."""
     import pyarrow.parquet as pq
 
-    from tokctl.readers.pipeline import iter_batches
     from tokctl.schema import usage_schema
 
     keys = parse_partition_by(partition_by)
@@ -68,14 +70,7 @@ def export_usage(
         unpriced = 0
         with pq.ParquetWriter(stage, usage_schema()) as writer:
             for batch, batch_hashes in priced_batches(
-                paths,
-                source,
-                strict,
-                mapping=mapping,
-                price=True,
-                accounting=acc,
-                progress=progress,
-                reader=iter_batches,
+                paths, source, strict, mapping=mapping, price=True, accounting=acc, progress=progress, workers=workers
             ):
                 writer.write_batch(batch)
                 hashes.append(batch_hashes)

@@ -17,6 +17,7 @@ _LOGS = typer.Argument(help="Usage log files, directories or globs (plain, .gz, 
 _SOURCE = typer.Option("--source", help="Accept only this log family (default: detect per record).")
 _MAPPING = typer.Option("--mapping", help="Column mapping TOML for --source generic (CSV or JSON lines).")
 _STRICT = typer.Option("--strict", help="Stop at the first bad record (exit 2) instead of counting it.")
+_WORKERS = typer.Option("--workers", help="Parsing processes (default: by input size, TOKCTL_WORKERS).")
 _SUMS = [
     Column("requests", "requests", True),
     Column("input_tokens", "input", True),
@@ -50,6 +51,7 @@ def report_command(
     source: Annotated[str | None, _SOURCE] = None,
     mapping: Annotated[Path | None, _MAPPING] = None,
     strict: Annotated[bool, _STRICT] = False,
+    workers: Annotated[int | None, _WORKERS] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -70,6 +72,7 @@ def report_command(
             currency=currency,
             fx_file=fx_file,
             progress=progress,
+            workers=workers,
         )
     info(accounting.line())
     render(_report(summary, accounting.to_dict()), fmt, output)
@@ -86,6 +89,7 @@ def export_command(
     source: Annotated[str | None, _SOURCE] = None,
     mapping: Annotated[Path | None, _MAPPING] = None,
     strict: Annotated[bool, _STRICT] = False,
+    workers: Annotated[int | None, _WORKERS] = None,
 ) -> None:
     """The priced canonical usage table (or FOCUS rows) as Parquet, written atomically."""
     from tokctl.render import info
@@ -101,6 +105,7 @@ def export_command(
             partition_by=partition_by,
             focus=focus,
             progress=progress,
+            workers=workers,
         )
     info(accounting.line())
     info(f"wrote {output}")

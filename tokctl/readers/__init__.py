@@ -59,11 +59,13 @@ def read_usage_with_accounting(
     price: bool = False,
     columns: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
 ) -> UsageResult:
     """Read usage logs; the result holds the table and its :class:`Accounting`.
 
     ``price=True`` fills cost, currency and price_ref through tokctl.pricing.price_table (batch by batch)
     and counts the unpriced rows. ``columns`` keeps only those columns (less memory for large reads).
+    ``workers``: parsing processes (see tokctl.readers.pipeline.iter_batches; None picks by input size).
     """
     import pyarrow as pa
 
@@ -78,6 +80,7 @@ def read_usage_with_accounting(
             columns=columns,
             accounting=accounting,
             progress=progress,
+            workers=workers,
         )
     )
     if batches:
@@ -100,6 +103,7 @@ def stream_usage(
     columns: Sequence[str] | None = None,
     accounting: Accounting | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
 ) -> Iterator[Any]:
     """Canonical record batches with duplicates collapsed, holding the read's batches until the end.
 
@@ -108,13 +112,12 @@ def stream_usage(
     tokctl.usage_export spills to a staging Parquet file instead.
     """
     from tokctl.readers import dedup
-    from tokctl.readers.pipeline import iter_batches
 
     acc = accounting if accounting is not None else Accounting()
     held: list[Any] = []
     hashes: list[Any] = []
     for batch, batch_hashes in priced_batches(
-        paths, source, strict, mapping=mapping, price=price, accounting=acc, progress=progress, reader=iter_batches
+        paths, source, strict, mapping=mapping, price=price, accounting=acc, progress=progress, workers=workers
     ):
         held.append(batch if columns is None else batch.select(_needed(columns)))
         hashes.append(batch_hashes)
@@ -139,13 +142,16 @@ def priced_batches(
     price: bool,
     accounting: Accounting,
     progress: Callable[[int, int], None] | None,
-    reader: Callable[..., Iterator[tuple[Any, Any]]],
+    workers: int | None = 1,
 ) -> Iterator[tuple[Any, Any]]:
-    """(batch, identity hashes) from ``reader``, priced when asked; duplicates not yet collapsed."""
+    """(batch, identity hashes) read from ``paths``, priced when asked; duplicates not yet collapsed."""
     from tokctl.readers.generic import load_mapping
+    from tokctl.readers.pipeline import iter_batches
 
     loaded = load_mapping(mapping) if mapping is not None else None
-    for batch, hashes in reader(paths, source, strict=strict, mapping=loaded, accounting=accounting, progress=progress):
+    for batch, hashes in iter_batches(
+        paths, source, strict=strict, mapping=loaded, accounting=accounting, progress=progress, workers=workers
+    ):
         if price:
             from tokctl.pricing import price_table
 

@@ -44,6 +44,17 @@ class Accounting:
         else:
             entry.count += 1
 
+    def merge(self, other: Accounting) -> None:
+        """Add ``other`` (a later part of the same read): its first locations count only for new reasons."""
+        for name in ("records", "parsed", "skipped", "rows", "duplicates", "unpriced", "files"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, entry in other.reasons.items():
+            mine = self.reasons.get(reason)
+            if mine is None:
+                self.reasons[reason] = Reason(entry.count, entry.first, entry.detail)
+            else:
+                mine.count += entry.count
+
     @property
     def balanced(self) -> bool:
         return self.records == self.parsed + self.skipped

@@ -15,32 +15,30 @@ BATCH_ROWS = 65_536
 
 
 class BatchBuilder:
-    """Append rows; :meth:`flush` returns (RecordBatch, int64 identity hashes) and starts a new batch."""
+    """Append rows; :meth:`flush` returns (RecordBatch, int64 identity hashes) and starts a new batch.
+
+    Each row is kept as a tuple in schema order (one C-level pass over the row dict) and the tuples are
+    transposed into columns at flush time, which is several times faster than 38 appends per row.
+    """
 
     def __init__(self) -> None:
-        self._columns: dict[str, list[Any]] = {name: [] for name in COLUMN_NAMES}
-        self._pairs = tuple(self._columns.items())
-        self._hashes: list[int] = []
+        self._rows: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return len(self._rows)
 
     def add(self, row: dict[str, Any]) -> None:
-        get = row.get
-        for name, values in self._pairs:
-            values.append(get(name))
-        self._hashes.append(identity_hash(row["record_id"]))
+        self._rows.append(tuple(map(row.get, COLUMN_NAMES)))
 
     def flush(self) -> tuple[Any, Any]:
         import pyarrow as pa
 
+        rows, self._rows = self._rows, []
         schema = usage_schema()
-        arrays = [_array(self._columns[field.name], field.type) for field in schema]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMN_NAMES]
+        arrays = [_array(list(values), field.type) for values, field in zip(columns, schema, strict=True)]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-        hashes = pa.array(self._hashes, pa.int64())
-        for values in self._columns.values():
-            values.clear()
-        self._hashes = []
+        hashes = pa.array([identity_hash(record_id) for record_id in columns[0]], pa.int64())
         return batch, hashes
 
 

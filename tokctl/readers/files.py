@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from orjson import loads as _fast_loads
+
 MAX_LINE_BYTES = 512 * 1024 * 1024
 LOG_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".log", ".txt", ".sse"})
 COMPRESSION_SUFFIXES = frozenset({".gz", ".zst", ".zstd"})
@@ -103,6 +105,17 @@ def records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:
         yield from json_lines(stream)
 
 
+def is_plain_json_lines(path: Path) -> bool:
+    """True for an uncompressed file read as JSON lines (the only kind cut into ranges for workers)."""
+    if _log_suffix(path) in (".csv", ".tsv", ".json"):
+        return False
+    with open(path, "rb") as fh:
+        head = fh.peek(4)[:4]
+        if head[:2] == b"\x1f\x8b" or head == b"\x28\xb5\x2f\xfd":
+            return False
+        return not _looks_like_document(fh)
+
+
 def _looks_like_document(stream: IO[bytes]) -> bool:
     """True when the first record is a JSON array or an object spread over several lines."""
     peek = getattr(stream, "peek", None)
@@ -122,9 +135,18 @@ def _looks_like_document(stream: IO[bytes]) -> bool:
     return False
 
 
+def _loads(data: bytes) -> Any:
+    """orjson (3-4x faster on log records), falling back to json for what orjson refuses but json reads
+    (integers beyond 64 bits, NaN)."""
+    try:
+        return _fast_loads(data)
+    except ValueError:
+        return json.loads(data)
+
+
 def json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
     readline = stream.readline
-    loads = json.loads
+    loads = _loads
     number = 0
     while True:
         raw = readline(MAX_LINE_BYTES)

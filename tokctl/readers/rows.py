@@ -13,13 +13,20 @@ so the total is derived. A part that is not reported stays null.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
 from tokctl.readers.resolve import resolve
-from tokctl.readers.secrets import redact, redact_tags
+from tokctl.readers.secrets import might_be_secret, redact, redact_repeated, redact_tags
 
 _STANDARD_TIERS = {"default": "standard", "auto": "standard", "on_demand": "standard", "standard": "standard"}
+
+
+@functools.lru_cache(maxsize=256)
+def _tier(raw: str) -> str:
+    lowered = raw.lower()
+    return _STANDARD_TIERS.get(lowered, lowered)
 
 
 def record_id(source_format: str, key: str) -> str:
@@ -32,8 +39,7 @@ def finalize(row: dict[str, Any], source_file: str, line: int, index: int) -> di
     _tokens(row, flags)
     tier = row.get("service_tier")
     if tier is not None:
-        tier = _STANDARD_TIERS.get(tier.lower(), tier.lower())
-        row["service_tier"] = tier
+        tier = row["service_tier"] = _tier(tier)
     if row.get("is_batch") is None and tier == "batch":
         row["is_batch"] = True
     provider, model, flag = resolve(row.get("model_reported"), row.get("_hint"), bool(row.get("_hard")))
@@ -51,9 +57,13 @@ def finalize(row: dict[str, Any], source_file: str, line: int, index: int) -> di
     row["record_id"] = record_id(row["source_format"], key)
     row["source_file"] = source_file
     row["source_line"] = line
-    for column in ("project", "api_key_id", "user", "request_id", "response_id", "error_type"):
+    for column in ("project", "api_key_id", "user"):
         value = row.get(column)
         if value is not None:
+            row[column] = redact_repeated(value)
+    for column in ("request_id", "response_id", "error_type"):
+        value = row.get(column)
+        if value is not None and might_be_secret(value):
             row[column] = redact(value)
     if row.get("tags"):
         row["tags"] = redact_tags(row["tags"])

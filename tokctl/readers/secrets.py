@@ -7,6 +7,7 @@ sha256 of the secret: the same key still groups together in reports, and the key
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -20,8 +21,8 @@ _SECRET = re.compile(
     r"|(?:\b(?:ghp|gho|github_pat|hf)_[A-Za-z0-9_]{20,})"
     r"|(?:\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
 )
-# Cheap pre-check so the regex runs only on the rare value that could match.
-_MARKERS = ("sk-", "Bearer", "Basic", "AIza", "xai-", "_pat_", "ghp_", "gho_", "hf_", "eyJ")
+# Cheap pre-check so the full pattern runs only on the rare value that could match.
+_MARKERS = re.compile("sk-|Bearer|Basic|AIza|xai-|_pat_|ghp_|gho_|hf_|eyJ")
 
 
 def alias(secret: str) -> str:
@@ -31,9 +32,13 @@ def alias(secret: str) -> str:
 
 def redact(value: str | None) -> str | None:
     """``value`` with every secret-looking part replaced by its alias."""
-    if value is None or not any(marker in value for marker in _MARKERS):
+    if value is None or _MARKERS.search(value) is None:
         return value
     return _SECRET.sub(lambda m: alias(m.group(0)), value)
+
+
+# Projects, users and key ids repeat across a log: remembering them skips the pattern.
+redact_repeated = functools.lru_cache(maxsize=16384)(redact)
 
 
 def key_field(value: str | None) -> str | None:
@@ -52,7 +57,11 @@ def key_field(value: str | None) -> str | None:
 _HASH_OR_ID = re.compile(r"[0-9a-f]{64}|(?:key|apikey|api_key|ak)_[A-Za-z0-9]{1,40}|redacted:[0-9a-f]{12}")
 
 
+def might_be_secret(value: str) -> bool:
+    return _MARKERS.search(value) is not None
+
+
 def redact_tags(tags: dict[str, str] | None) -> dict[str, str] | None:
-    if not tags:
+    if not tags or not any(_MARKERS.search(value) for value in tags.values()):
         return tags
     return {key: redact(value) or "" for key, value in tags.items()}
