@@ -15,6 +15,7 @@ from tokctl.readers.openai_compatible import chat_usage
 from tokctl.readers.resolve import host_hint, vendor_hint
 from tokctl.readers.secrets import key_field
 from tokctl.readers.values import Skip, count, money, obj, tag_map, text, timestamp_us
+from tokctl.readers.wrapper import http_status_name
 
 MARK_COLUMNS = frozenset({"request_id", "spend", "startTime"})
 
@@ -39,7 +40,7 @@ def parse_spend_log(log: dict[str, Any]) -> dict[str, Any]:
         row["total_tokens_reported"] = count(log.get("total_tokens"), "total_tokens")
     if row["input_tokens"] is None and row["output_tokens"] is None:
         raise Skip("no_usage", "a spend log without token counts")
-    prompt, read, write = row["input_tokens"], row["cache_read_tokens"], row["cache_write_tokens"]
+    prompt, read, write = row["input_tokens"], row.get("cache_read_tokens"), row.get("cache_write_tokens")
     if prompt is not None and (read or 0) + (write or 0) > prompt:
         row["input_tokens"], row["input_uncached_tokens"] = None, prompt
         row["flags"] = ["litellm_prompt_exclusive"]
@@ -62,6 +63,13 @@ def parse_spend_log(log: dict[str, Any]) -> dict[str, Any]:
     row["tags"] = tags or None
     status = log.get("status")
     row["status"] = "error" if status in ("failure", "error") else ("success" if status else None)
+    error = obj(metadata.get("error_information"))
+    if error:
+        code = text(error.get("error_code"), "error_code")
+        if code is not None and code.isdigit():
+            row["http_status"] = int(code)
+            row["status"] = http_status_name(int(code))
+        row["error_type"] = text(error.get("error_class"), "error_class")
     row["cost_reported"] = money(log.get("spend"), "spend")
     row["cost_reported_currency"] = "USD" if row["cost_reported"] is not None else None
     row["_key"] = row["request_id"]
