@@ -163,7 +163,7 @@ def test_long_context_tier_not_applied_and_applied_wrongly():
     for key in (("2026-10-08", HAIKU, "input"), ("2026-10-08", HAIKU, "output")):
         assert cells[key].rule == "long_context"
         assert cells[key].explanation.startswith("long-context tier not applied: ")
-        assert "over 100000 prompt tokens" in cells[key].explanation
+        assert "over 100,000 prompt tokens" in cells[key].explanation
     for key in (("2026-10-09", HAIKU, "input"), ("2026-10-09", HAIKU, "output")):
         assert (cells[key].status, cells[key].rule) == ("over_billed", "long_context")
         assert cells[key].explanation.startswith("billed at the long-context tier price")
@@ -208,7 +208,10 @@ def test_currency_conversion_at_the_reference_rate_and_at_another_rate():
         "match",
         "currency",
     )
-    assert same.explanation.startswith("currency conversion: expected 4.5 CNY = 0.6738525 USD at 0.149745 (2026-10-20")
+    assert (
+        same.explanation
+        == "currency conversion: expected 4.5 CNY = 0.6738525 USD at the reference rate 0.149745 of 2026-10-20"
+    )
     assert (other.status, other.rule) == ("over_billed", "currency")
     assert "an implied rate of 0.155556" in other.explanation
 

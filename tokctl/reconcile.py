@@ -196,12 +196,16 @@ def _join(billed: dict[Any, BillSide], logged: dict[Any, LogSide], fx_file: Path
     by_key: dict[Any, list[tuple[str | None, BillSide | None]]] = {}
     for bill_key, bill_side in billed.items():
         by_key.setdefault(bill_key[:6], []).append((bill_key[6], bill_side))
+    for key, sides in by_key.items():
+        by_key[key] = _merge_exports(sides)
     cells = []
     for key in sorted(set(by_key) | set(logged), key=_sort_key):
         sides = by_key.get(key, [])
         log = logged.get(key)
         if log is not None and not sides and log.quantity == 0:
             continue  # nothing used, nothing billed
+        if log is None and all(not side or (not side.quantity and not side.cost) for _, side in sides):
+            continue  # a zero line (a usage export lists every class) for nothing logged
         currencies = [c for c, _ in sides]
         home = log.currency if log is not None and log.currency in currencies else (currencies or [None])[0]
         for code, side in sides or [(None, None)]:
@@ -219,6 +223,18 @@ def _join(billed: dict[Any, BillSide], logged: dict[Any, LogSide], fx_file: Path
                 _attach(cell, log, choice, class_cost, fx_file)
             cells.append(cell)
     return cells
+
+
+def _merge_exports(sides: list[tuple[str | None, BillSide | None]]) -> list[tuple[str | None, BillSide | None]]:
+    """Quantities from a usage export (no currency) go to the cell its provider's bill charges in."""
+    export = next((side for code, side in sides if not code), None)
+    charged: list[tuple[str | None, BillSide | None]] = [(code, side) for code, side in sides if code]
+    if export is None or not charged:
+        return sides
+    home = charged[0][1]
+    assert home is not None
+    home.quantity = export.quantity
+    return charged
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:

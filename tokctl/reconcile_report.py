@@ -34,6 +34,10 @@ ROW_COLUMNS = [
     Column("difference", "difference", True), Column("currency", "cur"), Column("status", "status"),
     Column("explanation", "explanation"),
 ]  # fmt: skip
+_WHY_COLUMNS = [
+    Column("date", "date"), Column("model", "model"), Column("token_class", "class"), Column("project", "project"),
+    Column("status", "status"), Column("explanation", "explanation"),
+]  # fmt: skip
 _SUMMARY_COLUMNS = [
     Column("provider", "provider"), Column("currency", "currency"), Column("billed", "billed", True),
     Column("expected", "expected", True), Column("difference", "difference", True), Column("cells", "cells", True),
@@ -126,19 +130,30 @@ def document(result: Reconciliation) -> dict[str, Any]:
     return {"summary": summary(result), "rows": [row(c) for c in result.cells]}
 
 
-def report(outcome: Outcome) -> Report:
+def report(outcome: Outcome, *, compact: bool = False) -> Report:
+    """The Report of a run. ``compact`` (the table on a terminal) leaves out plain matches and matches within
+    the bill's rounding; every other format has every cell."""
     result = outcome.result
-    rows = [row(c) for c in result.cells]
-    mismatched = [r for r, c in zip(rows, result.cells, strict=True) if not c.matched or c.explanation]
+    cells = [c for c in result.cells if not compact or not c.matched or c.rule not in (None, "rounding")]
+    notes = list(result.notes)
+    if len(cells) < len(result.cells):
+        rounded = sum(1 for c in result.cells if c.matched and c.rule == "rounding")
+        notes.insert(0, f"not shown: {len(result.cells) - len(cells) - rounded} exact matches and {rounded} matches "
+                     "within the bill's rounding (--format json or csv lists every cell)")  # fmt: skip
+    rows = [row(c) for c in cells]
     sections = [Section("summary per provider and currency", _SUMMARY_COLUMNS,
                         [_provider_entry(e) for e in result.summary])]  # fmt: skip
+    columns = ROW_COLUMNS
+    if compact:  # a terminal is too narrow for the explanations beside the numbers: they get their own table
+        columns = [c for c in ROW_COLUMNS if c.key != "explanation"]
+        sections.insert(0, Section("explanations", _WHY_COLUMNS, [r for r in rows if r["explanation"]]))
     return Report(
         doc=document(result),
         rows=rows,
-        columns=ROW_COLUMNS,
-        title=f"reconciliation: {len(rows)} cells, {len(rows) - len(result.mismatched)} matched, "
-        f"{len(result.mismatched)} mismatched ({len(mismatched)} with an explanation shown below)",
-        notes=result.notes,
+        columns=columns,
+        title=f"reconciliation: {len(result.cells)} cells, {len(result.cells) - len(result.mismatched)} matched, "
+        f"{len(result.mismatched)} mismatched",
+        notes=notes,
         sections=sections,
         arrow=lambda: arrow_table(result),
     )

@@ -294,7 +294,7 @@ def _long_context(cell: Cell, ctx: Context) -> Explanation | None:
         label = next((c.tier_label or "" for p in cell.parts if (c := choice(p.ref)) and c.tier > 0), "")
         return (
             "long_context",
-            f"long-context tier not applied: {dropped[1]:,} tokens of requests over {label[1:]} "
+            f"long-context tier not applied: {dropped[1]:,} tokens of requests over {_threshold(label)} "
             "prompt tokens billed at the base price",
         )
     raised = _reprice(
@@ -308,6 +308,13 @@ def _long_context(cell: Cell, ctx: Context) -> Explanation | None:
             "count below the tier threshold",
         )
     return None
+
+
+def _threshold(label: str) -> str:
+    """``>100000`` -> ``100,000``; ``>=200000`` -> ``200,000 or more``."""
+    digits = label.lstrip(">=")
+    number = f"{int(digits):,}" if digits.isdigit() else digits
+    return f"{number} or more" if label.startswith(">=") else number
 
 
 def _slot_in(window: Window, slot: int) -> bool:
@@ -363,9 +370,10 @@ def _day_kind(cell: Cell) -> str:
 
 def _conversion_text(cell: Cell) -> str:
     rate = cell.rate
+    inverse = " (the inverse of the listed rate)" if rate.inverse else ""
     return (
         f"currency conversion: expected {_plain(cell.expected_native)} {cell.native_currency} = "
-        f"{_plain(cell.expected_cost)} {cell.currency} at {rate.rate} ({rate.rate_date}, {rate.rate_source})"
+        f"{_plain(cell.expected_cost)} {cell.currency} at the reference rate {rate.rate} of {rate.rate_date}{inverse}"
     )
 
 
@@ -384,9 +392,9 @@ def _currency(cell: Cell, ctx: Context) -> Explanation | None:
 
 
 def _plain(value: Decimal | None) -> str:
-    from tokctl.reconcile import _money
+    from tokctl.reconcile import money_value
 
-    return _money(value)
+    return "-" if value is None else format(money_value(value), "f")
 
 
 CELL_RULES: tuple[Callable[[Cell, Context], Explanation | None], ...] = (

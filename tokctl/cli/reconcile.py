@@ -39,7 +39,7 @@ def reconcile_command(
     """Match bills line by line against your logs; exit 0 if every cell is within tolerance, 1 if not."""
     from tokctl.errors import UsageError
     from tokctl.reconcile_report import report, run
-    from tokctl.render import info, render
+    from tokctl.render import OutputFormat, infer_format, info, render
 
     try:
         limit = Decimal(fail_over) if fail_over is not None else None
@@ -49,6 +49,6 @@ def reconcile_command(
                   by=by, tz=tz, fx_file=fx_file, strict=strict)  # fmt: skip
     for line in outcome.stderr:
         info(line)
-    render(report(outcome), fmt, output)
+    render(report(outcome, compact=infer_format(fmt, output) is OutputFormat.table), fmt, output)
     failed = outcome.result.over(limit) if limit is not None else not outcome.result.ok
     raise typer.Exit(1 if failed else 0)
