@@ -95,7 +95,8 @@ def open_stream(path: Path) -> tuple[IO[bytes], IO[bytes]]:
 
 
 def records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:
-    """(line or index, parsed value or :class:`Bad`) for every record of one file."""
+    """(line or index, parsed value or :class:`Bad`) for every record of one file. A JSON document that
+    is one object comes as line 0: its items (spans, a ``data`` page) are then numbered from 1."""
     kind = _log_suffix(path)
     if kind in (".csv", ".tsv"):
         yield from _csv_records(stream, "\t" if kind == ".tsv" else ",")
@@ -208,7 +209,7 @@ def _document_records(data: bytes) -> Iterator[tuple[int, Any]]:
     if isinstance(value, list):
         yield from enumerate(value, start=1)
     else:
-        yield 1, value
+        yield 0, value  # line 0: the whole document; the items of a container are numbered from 1
 
 
 def _csv_records(stream: IO[bytes], delimiter: str) -> Iterator[tuple[int, Any]]:

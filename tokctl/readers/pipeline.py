@@ -192,10 +192,13 @@ def read_task(
         with raw, stream:
             for line, value in found:
                 if type(value) is dict and "resourceSpans" not in value and type(value.get("data")) is not list:
-                    _record(value, display, line, ctx, acc, strict, builder)
+                    _record(value, display, line or 1, ctx, acc, strict, builder, 0)
+                elif line == 0:
+                    for number, item in enumerate(containers(value), start=1):
+                        _record(item, display, number, ctx, acc, strict, builder, 0)
                 else:
-                    for item in containers(value):
-                        _record(item, display, line, ctx, acc, strict, builder)
+                    for sub, item in enumerate(containers(value)):
+                        _record(item, display, line, ctx, acc, strict, builder, sub)
                 if len(builder) >= batch_rows:
                     meter.report(raw.tell() - task.offset)
                     yield None
@@ -217,8 +220,16 @@ def _numbered(found: Iterator[tuple[int, Any]], shift: int) -> Iterator[tuple[in
 
 
 def _record(
-    item: Any, display: str, line: int, ctx: Context, acc: Accounting, strict: bool, builder: BatchBuilder
+    item: Any,
+    display: str,
+    line: int,
+    ctx: Context,
+    acc: Accounting,
+    strict: bool,
+    builder: BatchBuilder,
+    sub: int,
 ) -> None:
+    """Parse one record into ``builder``; ``sub`` numbers the records of one line (container items)."""
     if type(item) is Bad:
         _skip(acc, strict, item.reason, f"{display}:{line}", item.detail)
         return
@@ -233,7 +244,7 @@ def _record(
     acc.records += 1
     acc.parsed += 1
     for index, row in enumerate(rows):
-        builder.add(finalize(row, display, line, index))
+        builder.add(finalize(row, display, line, sub + index))
     acc.rows += len(rows)
 
 
