@@ -22,6 +22,11 @@ ALL = "all"  # the value of a dimension --by left out
 _EPOCH = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
 _SLOT_US = 1_800_000_000  # half an hour: time windows start and end on the hour or half hour
+USAGE_NEEDED = (
+    "provider", "model", "model_reported", "ts_start", "ts_end", "project", "api_key_id", "input_tokens",
+    "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "cost",
+    "currency", "price_ref", "flags",
+)  # fmt: skip
 BY_CHOICES = ("day", "month", "provider", "model", "token_class", "project", "api_key")
 
 
@@ -199,9 +204,32 @@ def _add_bill(side: BillSide, row: dict[str, Any]) -> None:
 
 
 def _model_key(model: Any, reported: Any) -> Any:
+    """The registry model id, else the model as reported in lower case, else ``(unknown)``."""
     import pyarrow.compute as pc
 
-    return pc.fill_null(pc.coalesce(_strings(model), pc.utf8_lower(_strings(reported))), "(unknown)")
+    model = _strings(model)
+    if not model.null_count:
+        return model
+    return pc.fill_null(pc.coalesce(model, _lower(reported)), "(unknown)")
+
+
+def _lower(column: Any) -> Any:
+    """Lower case; a dictionary column is lowered once per distinct value, not once per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(column.type):
+        return pc.utf8_lower(column)
+    chunks = column.unify_dictionaries().chunks if isinstance(column, pa.ChunkedArray) else [column]
+    lowered = [pa.DictionaryArray.from_arrays(c.indices, pc.utf8_lower(c.dictionary)).cast(pa.string()) for c in chunks]
+    return pa.chunked_array(lowered, pa.string())
+
+
+def _filter(table: Any, mask: Any) -> Any:
+    """Table.filter column by column: faster on tables of many small chunks (a reader's batches)."""
+    import pyarrow as pa
+
+    return pa.table({name: table.column(name).filter(mask) for name in table.column_names})
 
 
 def _int(table: Any, name: str) -> Any:
@@ -224,80 +252,97 @@ class UsageAccounting:
 
 
 def usage_cells(usage: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[dict[CellKey, LogSide], UsageAccounting]:
-    """Priced usage summed per (cell, price row, half-hour slot), kept as parts of each cell."""
-    import pyarrow.compute as pc
+    """Priced usage summed per (cell, price row, half-hour slot), kept as parts of each cell.
+
+    One group_by over the whole table, with no row filtered out first: the provider and whether the record
+    falls in its bill's period are grouping keys, and the groups outside the bill are only counted.
+    """
 
     accounting = UsageAccounting(records=usage.num_rows)
-    provider = pc.fill_null(_strings(usage.column("provider")), "")
+    usage = usage.select([c for c in USAGE_NEEDED if c in usage.column_names])
     cells: dict[CellKey, LogSide] = {}
-    matched = 0
-    for name, scope in scope_of.items():
-        mine = usage.filter(pc.equal(provider, name))
-        matched += mine.num_rows
-        if mine.num_rows:
-            _usage_provider(mine, grain, scope, cells, accounting)
-    accounting.other_providers = usage.num_rows - matched
+    if not usage.num_rows:
+        return cells, accounting
+    table = _keyed(usage, scope_of)
+    sums = [(c, "sum") for c in (*TOKEN_CLASSES, "reasoning", "unpriced")] + [("slot", "count")]
+    keys = ["provider", "inside", "day", "slot", "model", "project", "api_key", "ref", "currency"]
+    for row in table.group_by(keys, use_threads=False).aggregate(sums).to_pylist():
+        scope = scope_of.get(row["provider"])
+        if scope is None:
+            accounting.other_providers += row["slot_count"]
+        elif row["day"] is None:
+            accounting.no_timestamp += row["slot_count"]
+        elif not row["inside"]:
+            accounting.outside_period += row["slot_count"]
+        else:
+            accounting.reconciled += row["slot_count"]
+            _add_parts(cells, row, grain, scope)
+    if accounting.reconciled:
+        _count_unpriced(usage, accounting)
     return cells, accounting
 
 
-def _usage_provider(usage: Any, grain: Grain, scope: Scope, cells: dict[CellKey, LogSide],
-                    accounting: UsageAccounting) -> None:  # fmt: skip
+def _keyed(usage: Any, scope_of: dict[str, Scope]) -> Any:
+    """The grouping keys and token sums of every record: local day and slot in its provider's bill zone."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    ts = pc.coalesce(*(usage.column(c) for c in ("ts_start", "ts_end") if c in usage.column_names))
-    valid = pc.is_valid(ts)
-    inside = pc.and_(pc.greater_equal(ts, pa.scalar(scope.start, ts.type)), pc.less(ts, pa.scalar(scope.end, ts.type)))
-    accounting.no_timestamp += usage.num_rows - pc.sum(valid.cast(pa.int64())).as_py()
-    keep = pc.fill_null(inside, False)
-    accounting.outside_period += pc.sum(pc.and_(valid, pc.invert(keep)).cast(pa.int64())).as_py() or 0
-    usage, ts = usage.filter(keep), ts.filter(keep)
-    if not usage.num_rows:
-        return
-    accounting.reconciled += usage.num_rows
-    _count_unpriced(usage, accounting)
-    day, slot = _local_days(ts, scope.timezone)
-    cache_read, cache_write, write_1h = (
-        _int(usage, "cache_read_tokens"),
-        _int(usage, "cache_write_tokens"),
-        _int(usage, "cache_write_1h_tokens"),
-    )
     n = usage.num_rows
-    table = pa.table({
-        "day": day, "slot": slot, "model": _model_key(usage.column("model"), usage.column("model_reported")),
-        "project": usage.column("project") if scope.project else pa.nulls(n, pa.string()),
-        "api_key": usage.column("api_key_id") if scope.api_key else pa.nulls(n, pa.string()),
-        "ref": pc.fill_null(usage.column("price_ref"), ""), "currency": pc.fill_null(usage.column("currency"), ""),
+    provider = pc.fill_null(_strings(usage.column("provider")), "")
+    ts = pc.coalesce(*(usage.column(c) for c in ("ts_start", "ts_end") if c in usage.column_names))
+    local = pa.nulls(n, pa.int64())
+    inside = pa.array([False] * n, pa.bool_()) if n else pa.array([], pa.bool_())
+    for name, scope in scope_of.items():
+        mine = pc.equal(provider, name)
+        zoned = pc.local_timestamp(ts.cast(pa.timestamp("us", tz=scope.timezone))).cast(pa.int64())
+        local = pc.if_else(mine, zoned, local)
+        within = pc.and_(
+            pc.greater_equal(ts, pa.scalar(scope.start, ts.type)), pc.less(ts, pa.scalar(scope.end, ts.type))
+        )
+        inside = pc.if_else(mine, pc.fill_null(within, False), inside)
+    day = pc.divide(local, _DAY_US)  # moments after 1970: truncation is floor
+    cache_read, cache_write = _int(usage, "cache_read_tokens"), _int(usage, "cache_write_tokens")
+    write_1h = _int(usage, "cache_write_1h_tokens")
+    return pa.table({
+        "provider": provider, "inside": inside, "day": day,
+        "slot": pc.divide(pc.subtract(local, pc.multiply(day, _DAY_US)), _SLOT_US),
+        "model": _model_key(usage.column("model"), usage.column("model_reported")),
+        "project": _column(usage, "project", n), "api_key": _column(usage, "api_key_id", n),
+        "ref": pc.fill_null(_column(usage, "price_ref", n), ""),
+        "currency": pc.fill_null(_column(usage, "currency", n), ""),
         "input": pc.subtract(pc.subtract(_int(usage, "input_tokens"), cache_read), cache_write),
         "cache_read": cache_read, "cache_write": pc.subtract(cache_write, write_1h), "cache_write_1h": write_1h,
         "output": _int(usage, "output_tokens"), "reasoning": _int(usage, "reasoning_tokens"),
-        "unpriced": pc.is_null(usage.column("cost")).cast(pa.int64()),
+        "unpriced": pc.is_null(_column(usage, "cost", n)).cast(pa.int64()),
     })  # fmt: skip
-    sums = [(c, "sum") for c in (*TOKEN_CLASSES, "reasoning", "unpriced")] + [("day", "count")]
-    summed = table.group_by(["day", "slot", "model", "project", "api_key", "ref", "currency"], use_threads=False)
-    for row in summed.aggregate(sums).to_pylist():
-        date = _EPOCH + dt.timedelta(days=row["day"])
-        model = row["model"] if grain.model else ALL
-        for token_class in TOKEN_CLASSES:
-            tokens = row[f"{token_class}_sum"]
-            if not tokens and token_class not in ("input", "output"):
-                continue
-            key = (
-                _label(row["day"], grain),
-                scope.provider,
-                model,
-                token_class if grain.token_class else ALL,
-                row["project"],
-                row["api_key"],
-            )
-            side = cells.setdefault(key, LogSide(row["currency"] or None))
-            side.quantity += tokens
-            side.parts.append(Part(date, row["slot"], row["ref"], tokens,
-                                   row["reasoning_sum"] if token_class == "output" else 0, row["day_count"],
-                                   row["unpriced_sum"]))  # fmt: skip
-            if token_class == "output":  # count each record once, on its output cell
-                side.records += row["day_count"]
-                side.unpriced += row["unpriced_sum"]
+
+
+def _column(table: Any, name: str, n: int) -> Any:
+    import pyarrow as pa
+
+    return _strings(table.column(name)) if name in table.column_names else pa.nulls(n, pa.string())
+
+
+def _add_parts(cells: dict[CellKey, LogSide], row: dict[str, Any], grain: Grain, scope: Scope) -> None:
+    date = _EPOCH + dt.timedelta(days=row["day"])
+    model = row["model"] if grain.model else ALL
+    project = row["project"] if scope.project else None
+    api_key = row["api_key"] if scope.api_key else None
+    for token_class in TOKEN_CLASSES:
+        tokens = row[f"{token_class}_sum"]
+        if not tokens and token_class not in ("input", "output"):
+            continue
+        key = (_label(row["day"], grain), scope.provider, model, token_class if grain.token_class else ALL, project,
+               api_key)  # fmt: skip
+        side = cells.setdefault(key, LogSide(row["currency"] or None))
+        side.quantity += tokens
+        reasoning = row["reasoning_sum"] if token_class == "output" else 0
+        side.parts.append(
+            Part(date, row["slot"], row["ref"], tokens, reasoning, row["slot_count"], row["unpriced_sum"])
+        )
+        if token_class == "output":  # count each record once, on its output cell
+            side.records += row["slot_count"]
+            side.unpriced += row["unpriced_sum"]
 
 
 def _count_unpriced(usage: Any, accounting: UsageAccounting) -> None:
@@ -305,7 +350,9 @@ def _count_unpriced(usage: Any, accounting: UsageAccounting) -> None:
 
     if "flags" not in usage.column_names:
         return
-    unpriced = usage.filter(pc.is_null(usage.column("cost")))
+    if not usage.column("cost").null_count:
+        return
+    unpriced = _filter(usage.select(["cost", "flags"]), pc.is_null(usage.column("cost")))
     if not unpriced.num_rows:
         return
     flags = pc.list_flatten(unpriced.column("flags"))

@@ -30,6 +30,10 @@ CLASS_KIND = {"input": "input", "cache_read": "cache_read", "cache_write": "cach
               "cache_write_1h": "cache_write_1h", "output": "output"}  # fmt: skip
 
 
+# Unit prices per choice, keyed by the period's identity (periods are registry objects, not hashable).
+_UNITS: dict[tuple[object, ...], tuple[PricePeriod, dict[str, Decimal | None] | None]] = {}
+
+
 @dataclass(frozen=True)
 class Choice:
     """How one price row was chosen: the period, window (-1: base), tier (0: base), batch, service tier."""
@@ -42,8 +46,12 @@ class Choice:
     service_tier: str | None
 
     def unit(self, kind: str) -> Decimal | None:
-        chosen = select(self.period, self.window, self.tier, self.batch, self.service_tier)
-        return None if chosen.unpriced else chosen.unit_prices.get(kind)
+        key = (id(self.period), self.window, self.tier, self.batch, self.service_tier)
+        hit = _UNITS.get(key)
+        if hit is None or hit[0] is not self.period:
+            chosen = select(self.period, self.window, self.tier, self.batch, self.service_tier)
+            hit = _UNITS[key] = (self.period, None if chosen.unpriced else chosen.unit_prices)
+        return None if hit[1] is None else hit[1].get(kind)
 
     def with_(self, **changes: object) -> Choice:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -106,3 +114,4 @@ def unit_price(choice: Choice, token_class: str) -> Decimal | None:
 
 def clear_caches() -> None:
     choice.cache_clear()
+    _UNITS.clear()
