@@ -23,34 +23,6 @@ from tokctl.registry.providers import Model, Platform, PricePeriod, all_platform
 
 SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
-# Tokenizer ids the registry may use. Manifests in tokenizers_registry/tokenizers/ are authoritative; the
-# estimate ids below are accepted until their manifests land (they are being written alongside this data).
-PLANNED_TOKENIZERS = frozenset(
-    {
-        "o200k_base",
-        "cl100k_base",
-        "llama3",
-        "llama4",
-        "qwen",
-        "qwen3.6",
-        "deepseek-v4",
-        "mistral-tekken",
-        "mistral-sp-v1",
-        "mistral-sp-v3",
-        "mistral-sp-v7",
-        "claude-legacy",
-        "claude-estimate",
-        "gemini-estimate",
-        "grok-estimate",
-        "glm-estimate",
-        "kimi-estimate",
-        "minimax-estimate",
-        "stepfun-estimate",
-        "ernie-estimate",
-        "doubao-estimate",
-        "hunyuan-estimate",
-    }
-)
 
 # Platform ids are part of the CLI (--provider): currency and region are promised with them.
 PLATFORMS = {
@@ -133,8 +105,8 @@ def test_china_platforms_use_beijing_time() -> None:
             )
 
 
-def test_every_tokenizer_has_a_manifest_or_is_planned() -> None:
-    known = manifest_ids() | PLANNED_TOKENIZERS
+def test_every_tokenizer_has_a_manifest() -> None:
+    known = manifest_ids()
     problems = [p for platform in all_platforms().values() for p in tokenizer_problems(platform, known)]
     assert not problems, "\n".join(problems)
 
@@ -153,7 +125,7 @@ def test_tokenizer_check_catches_an_unknown_tokenizer(tmp_path: Path) -> None:
         "models": [{"id": "m", "tokenizer": "no-such-tokenizer"}],
     }
     platform = parse_platform(raw, tmp_path / "broken.toml")
-    [problem] = tokenizer_problems(platform, manifest_ids() | PLANNED_TOKENIZERS)
+    [problem] = tokenizer_problems(platform, manifest_ids())
     assert "no-such-tokenizer" in problem and "fix:" in problem
 
 
