@@ -140,12 +140,6 @@ def test_table_has_the_latency_chart_and_csv_has_the_rows(tmp_path: Path) -> Non
     assert len(rows) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="readers/litellm.py: a spend log without metadata.usage_object raises "
-    "KeyError('cache_read_tokens') and is skipped, and error_information is not mapped to "
-    "http_status; reported to the readers' owner",
-)
 def test_litellm_failures_are_counted_by_class() -> None:
     logs = [json.loads(line) for line in SPENDLOGS.read_text(encoding="utf-8").splitlines()]
     classes = {"429": "rate_limited", "408": "timeout", "500": "5xx", "529": "5xx", "400": "4xx"}

@@ -37,20 +37,36 @@ class Content:
 
 def contents_at(path: str, lines: Iterable[int]) -> dict[int, list[Content]]:
     """The content records at these source lines of ``path``, numbered as the readers number them
-    (tokctl.readers.files.records: JSONL line, JSON document index, CSV row). A line holding several
-    records (an OTLP export) gives several."""
+    (tokctl/readers/pipeline.py): a JSONL line, a CSV row, an item of a JSON list; the spans of a JSON
+    document that is one OTLP export are numbered from 1, while the spans of an OTLP export on one JSONL
+    line all share that line (audit tells them apart by response id)."""
+    from tokctl.readers.detection import containers
     from tokctl.readers.files import Bad, open_stream, records
 
     wanted = set(lines)
     found: dict[int, list[Content]] = {}
     stream, raw_file = open_stream(Path(path))
     try:
-        for number, raw in records(stream, Path(path)):
-            if number in wanted and not isinstance(raw, Bad):
-                found.setdefault(number, []).extend(extract(raw))
+        for line, value in records(stream, Path(path)):
+            if isinstance(value, Bad):
+                continue
+            if _is_container(value):
+                for sub, item in enumerate(containers(value)):
+                    number = sub + 1 if line == 0 else line
+                    if number in wanted and not isinstance(item, Bad):
+                        found.setdefault(number, []).extend(extract(item))
+            elif (line or 1) in wanted:
+                found.setdefault(line or 1, []).extend(extract(value))
     finally:
         raw_file.close()
     return found
+
+
+def _is_container(value: Any) -> bool:
+    """The readers' rule (pipeline.py): a list, an OTLP export, or a page with a ``data`` list."""
+    if not isinstance(value, dict):
+        return True
+    return "resourceSpans" in value or isinstance(value.get("data"), list)
 
 
 # --- record shapes -----------------------------------------------------------------------------------------
