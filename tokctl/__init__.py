@@ -32,7 +32,7 @@ _API = {
     "charge_schema": "tokctl.schema:charge_schema",
     "TokctlError": "tokctl.errors:TokctlError",
     "read_bill": "tokctl.bills:read_bill",
-    "reconcile": "tokctl.reconcile:reconcile",
+    "reconcile": "tokctl.reconciliation:reconcile",
     "quality": "tokctl.quality:quality",
     "measure_quality": "tokctl.quality:measure_quality",
     "audit": "tokctl.audit:audit",

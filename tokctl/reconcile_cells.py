@@ -96,6 +96,7 @@ class Part:
     reasoning: int
     records: int
     unpriced: int
+    token_class: str  # its own class, also when the cell adds classes together (--by without token_class)
 
 
 @dataclass
@@ -338,7 +339,7 @@ def _add_parts(cells: dict[CellKey, LogSide], row: dict[str, Any], grain: Grain,
         side.quantity += tokens
         reasoning = row["reasoning_sum"] if token_class == "output" else 0
         side.parts.append(
-            Part(date, row["slot"], row["ref"], tokens, reasoning, row["slot_count"], row["unpriced_sum"])
+            Part(date, row["slot"], row["ref"], tokens, reasoning, row["slot_count"], row["unpriced_sum"], token_class)
         )
         if token_class == "output":  # count each record once, on its output cell
             side.records += row["slot_count"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tokctl.errors import InputFormatError
-from tokctl.reconcile import Reconciliation, money_value
+from tokctl.reconciliation import Reconciliation, money_value
 from tokctl.render import Column, Report, Section
 
 # Usage columns reconcile reads (fewer columns, less memory on large logs).
@@ -67,7 +67,7 @@ def run(
     """Read the bills and the logs (priced), and reconcile them."""
     from tokctl.bills import read_bill
     from tokctl.readers import read_usage_with_accounting
-    from tokctl.reconcile import reconcile
+    from tokctl.reconciliation import reconcile
 
     bill = read_bill(list(bills), bill_format, mapping=mapping, strict=strict, tz=tz)
     if not bill.lines.num_rows:

@@ -23,7 +23,7 @@ from tokctl.reconcile_prices import Choice, choice, class_cost, unit_price
 from tokctl.registry.providers import PricePeriod, Window
 
 if TYPE_CHECKING:
-    from tokctl.reconcile import Cell, Tolerance
+    from tokctl.reconciliation import Cell, Tolerance
 
 LABELS = {"input": "uncached input", "cache_read": "cache-read", "cache_write": "cache-write (5 min)",
           "cache_write_1h": "cache-write (1 h)", "output": "output"}  # fmt: skip
@@ -64,7 +64,7 @@ def _fits(cell: Cell, alternative: Decimal, ctx: Context) -> bool:
         return False
     if cell.rate is not None:
         alternative = alternative * cell.rate.rate
-    from tokctl.reconcile import rounding_allowance
+    from tokctl.reconciliation import rounding_allowance
 
     allowed = max(ctx.tol.money(alternative), rounding_allowance(cell) or Decimal(0))
     return abs(cell.billed_cost - alternative) <= allowed
@@ -82,7 +82,7 @@ def _reprice(cell: Cell, change: Change) -> tuple[Decimal, int] | None:
         if chosen is None:
             return None
         other = change(part, chosen)
-        cost = class_cost(other or chosen, cell.token_class, part.tokens, part.reasoning)
+        cost = class_cost(other or chosen, part.token_class, part.tokens, part.reasoning)
         if cost is None:
             return None
         total += cost
@@ -392,7 +392,7 @@ def _currency(cell: Cell, ctx: Context) -> Explanation | None:
 
 
 def _plain(value: Decimal | None) -> str:
-    from tokctl.reconcile import money_value
+    from tokctl.reconciliation import money_value
 
     return "-" if value is None else format(money_value(value), "f")
 

@@ -1,4 +1,7 @@
-"""Bills against priced usage: every cell matched, or classified and explained.
+"""Bills against priced usage: every cell matched, or classified and explained (``tokctl.reconcile``).
+
+The module is not named ``reconcile``: a submodule of that name would hide the public function
+``tokctl.reconcile`` once imported (the import system sets the package attribute to the module).
 
 >>> bill = tokctl.read_bill(["cost_report.json", "usage_report.json"])      # doctest: +SKIP
 >>> result = tokctl.reconcile(bill, tokctl.read_usage(["logs/"]))          # doctest: +SKIP
@@ -250,7 +253,7 @@ def _attach(cell: Cell, log: LogSide, choice: Any, class_cost: Any, fx_file: Pat
     total: Decimal | None = None
     for part in log.parts:
         chosen = choice(part.ref)
-        cost = class_cost(chosen, cell.token_class, part.tokens, part.reasoning) if chosen else None
+        cost = class_cost(chosen, part.token_class, part.tokens, part.reasoning) if chosen else None
         if cost is not None:
             total = (total or Decimal(0)) + cost
     cell.expected_native = total
