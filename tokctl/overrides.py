@@ -129,9 +129,7 @@ def _override(raw: Any, index: int, path: Path, known_platforms: dict[str, Platf
     platform = raw.get("platform")
     model = raw.get("model")
     if platform is None and model is None:
-        raise RegistryError(
-            "an override needs a scope", where=where, fix='add platform = "..." and/or model = "..."'
-        )
+        raise RegistryError("an override needs a scope", where=where, fix='add platform = "..." and/or model = "..."')
     if platform is not None and platform not in known_platforms:
         raise UnknownProviderError(str(platform), known_platforms, fix=f"fix platform in {where}")
     has_prices = any(k in raw for k in PRICE_KEYS)
@@ -171,9 +169,7 @@ def _override(raw: Any, index: int, path: Path, known_platforms: dict[str, Platf
     )
     start, end = override.bounds(_tz(known_platforms, platform))
     if end is not None and end <= start:
-        raise RegistryError(
-            "effective_to is not after effective_from", where=where, fix="swap or fix the dates"
-        )
+        raise RegistryError("effective_to is not after effective_from", where=where, fix="swap or fix the dates")
     return override
 
 
@@ -230,9 +226,7 @@ def parse_user_pricing(raw: dict[str, Any], path: Path) -> UserPricing:
     """The ``[[overrides]]`` and ``[[custom_models]]`` of a config document; other keys are ignored."""
     registry = all_platforms()
     custom: dict[str, Platform] = {}
-    for i, entry in enumerate(
-        expect(raw.get("custom_models", []), list, where=str(path), key="custom_models")
-    ):
+    for i, entry in enumerate(expect(raw.get("custom_models", []), list, where=str(path), key="custom_models")):
         platform, model = _custom_model(entry, i, path, registry)
         held = custom.get(platform.id, dataclasses.replace(platform, models=()))
         if any(set(model.names()) & set(m.names()) for m in held.models):

@@ -18,7 +18,16 @@ from typing import Any
 
 from tokctl.errors import UnknownModelError, UnknownProviderError, UsageError
 from tokctl.pricing.book import Entry, Segment, lookup
-from tokctl.pricing.rules import Selection, normalize_service_tier, select
+from tokctl.pricing.columns import (
+    TOKEN_PROBLEMS,
+    dictionary_codes,
+    service_columns,
+    small_unique,
+    timestamps,
+    token_columns,
+)
+from tokctl.pricing.fill import fill
+from tokctl.pricing.rules import Selection, select
 from tokctl.pricing.scalar import component_cost
 from tokctl.pricing.types import KINDS, PriceRow
 from tokctl.registry.providers import PricePeriod, Window
@@ -78,6 +87,23 @@ class _Reasons:
         return self.index[reason]
 
 
+@dataclass
+class _Pass:
+    """The table's columns as arrays, and the per-row results being filled (reason code, variant)."""
+
+    tokens: dict[str, Any]
+    token_problem: Any
+    ts_us: Any
+    ts_ok: Any
+    service_named: Any  # index into service_names (0: base prices)
+    service_batch: Any
+    service_names: list[str | None]
+    reason: Any
+    variant: Any
+    variants: _Variants = field(default_factory=_Variants)
+    reasons: _Reasons = field(default_factory=_Reasons)
+
+
 def price_table(table: Any, *, at: dt.datetime | None = None) -> Any:
     """Fill ``cost``, ``currency`` and ``price_ref`` of a usage table (tokctl.schema columns).
 
@@ -97,170 +123,52 @@ def price_table(table: Any, *, at: dt.datetime | None = None) -> Any:
     if "model" not in table.column_names:
         raise UsageError("the usage table has no model column", fix="build it with tokctl.schema.usage_schema()")
     n = table.num_rows
-    tokens, token_problem = _tokens(table, n)
-    ts_us, ts_ok = _timestamps(table, n, at)
-    service_named, service_batch, service_names = _service(table, n)
-    reasons = _Reasons()
-    reason = np.zeros(n, dtype="int32")
-    variant = np.full(n, -1, dtype="int64")
-    variants = _Variants()
+    tokens, token_problem = token_columns(table, n)
+    ts_us, ts_ok = timestamps(table, n, at)
+    named, batch, names = service_columns(table, n)
+    state = _Pass(
+        tokens,
+        token_problem,
+        ts_us,
+        ts_ok,
+        named,
+        batch,
+        names,
+        reason=np.zeros(n, dtype="int32"),
+        variant=np.full(n, -1, dtype="int64"),
+    )
     for rows, provider, model in _groups(table, n):
         entry, failure = _lookup(model, provider)
         if entry is None:
-            reason[rows] = reasons.code(failure)
-            continue
-        _price_group(
-            rows,
-            entry,
-            ts_us,
-            ts_ok,
-            tokens,
-            token_problem,
-            service_named,
-            service_batch,
-            service_names,
-            variants,
-            reasons,
-            reason,
-            variant,
-        )
-    cost, priced = _costs(tokens, variant, variants, reasons, reason)
-    return _assemble(table, cost, priced, variant, variants, reason, reasons)
-
-
-def _int_column(table: Any, name: str, n: int) -> Any:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if name not in table.column_names:
-        return np.zeros(n, dtype="int64")
-    column = table.column(name)
-    if column.null_count:
-        column = pc.fill_null(column, 0)
-    return np.asarray(column.cast(pa.int64()).to_numpy())
-
-
-def _tokens(table: Any, n: int) -> tuple[dict[str, Any], Any]:
-    """Token counts per component kind (disjoint), and the reason code of rows whose counts contradict."""
-    import numpy as np
-
-    raw = {
-        name: _int_column(table, name, n)
-        for name in (
-            "input_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "cache_write_1h_tokens",
-            "output_tokens",
-            "reasoning_tokens",
-        )
-    }
-    kinds = {
-        "input": raw["input_tokens"] - raw["cache_read_tokens"] - raw["cache_write_tokens"],
-        "cache_read": raw["cache_read_tokens"],
-        "cache_write": raw["cache_write_tokens"] - raw["cache_write_1h_tokens"],
-        "cache_write_1h": raw["cache_write_1h_tokens"],
-        "output": raw["output_tokens"] - raw["reasoning_tokens"],
-        "reasoning": raw["reasoning_tokens"],
-    }
-    problem = np.zeros(n, dtype="int8")  # checked in reverse priority so the first problem wins
-    problem[kinds["output"] < 0] = 4
-    problem[kinds["input"] < 0] = 3
-    problem[kinds["cache_write"] < 0] = 2
-    problem[np.logical_or.reduce([a < 0 for a in raw.values()])] = 1
-    return kinds, problem
-
-
-TOKEN_PROBLEMS = {
-    1: "negative_tokens",
-    2: "cache_write_1h_exceeds_cache_write",
-    3: "cache_exceeds_input",
-    4: "reasoning_exceeds_output",
-}
-
-
-def _timestamps(table: Any, n: int, at: dt.datetime | None) -> tuple[Any, Any]:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if "ts_start" not in table.column_names:
-        column = pa.nulls(n, pa.timestamp("us", tz="UTC"))
-    else:
-        column = table.column("ts_start")
-    if at is not None:
-        column = pc.fill_null(column.cast(pa.timestamp("us", tz="UTC")), pa.scalar(at, pa.timestamp("us", tz="UTC")))
-    ok = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False)) if column.null_count else np.ones(n, bool)
-    values = pc.fill_null(column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()), 0)
-    return np.asarray(values.to_numpy()), ok
-
-
-def _dictionary(table: Any, name: str, n: int) -> tuple[Any, list[Any]]:
-    """Codes (-1 for null) and the values they index."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if name not in table.column_names:
-        return np.full(n, -1, dtype="int64"), []
-    column = table.column(name)
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
-    # chunks may carry different dictionaries: unify them, then one array of indices
-    array = column.unify_dictionaries().combine_chunks()
-    codes = np.asarray(pc.fill_null(array.indices.cast(pa.int64()), -1).to_numpy())
-    return codes, array.dictionary.to_pylist()
-
-
-def _service(table: Any, n: int) -> tuple[Any, Any, list[str | None]]:
-    """Per row: index of the named service tier (0: base prices) and the batch flag."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    codes, values = _dictionary(table, "service_tier", n)
-    names: list[str | None] = [None]
-    named_of_value = np.zeros(len(values) + 1, dtype="int64")
-    batch_of_value = np.zeros(len(values) + 1, dtype=bool)
-    for i, value in enumerate(values):
-        name, batch = normalize_service_tier(value, False)
-        if name is not None and name not in names:
-            names.append(name)
-        named_of_value[i] = names.index(name)
-        batch_of_value[i] = batch
-    batch = batch_of_value[codes]  # code -1 reads the spare last slot: not batch, base prices
-    if "is_batch" in table.column_names:
-        flag = pc.fill_null(table.column("is_batch").cast(pa.bool_()), False)
-        batch = batch | np.asarray(flag.to_numpy())
-    return named_of_value[codes], batch, names
+            state.reason[rows] = state.reasons.code(failure)
+        else:
+            _price_group(rows, entry, state)
+    cost, priced = _costs(tokens, state.variant, state.variants, state.reasons, state.reason)
+    return fill(
+        table,
+        cost,
+        priced,
+        state.variant,
+        state.variants.currencies,
+        state.variants.refs,
+        state.reason,
+        state.reasons.codes,
+    )
 
 
 def _groups(table: Any, n: int) -> Any:
     """(row indices, provider or None, model or None) for each distinct pair."""
     import numpy as np
 
-    provider_codes, providers = _dictionary(table, "provider", n)
-    model_codes, models = _dictionary(table, "model", n)
+    provider_codes, providers = dictionary_codes(table, "provider", n)
+    model_codes, models = dictionary_codes(table, "model", n)
     key = (provider_codes + 1) * (len(models) + 1) + (model_codes + 1)
-    uniques, inverse = _small_unique(key, (len(providers) + 1) * (len(models) + 1))
+    uniques, inverse = small_unique(key, (len(providers) + 1) * (len(models) + 1))
     order = np.argsort(inverse.astype("int16") if len(uniques) < 2**15 else inverse, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniques)))])
     for g, value in enumerate(uniques):
         p, m = divmod(int(value), len(models) + 1)
         yield order[bounds[g] : bounds[g + 1]], providers[p - 1] if p else None, models[m - 1] if m else None
-
-
-def _small_unique(codes: Any, size: int) -> tuple[Any, Any]:
-    import numpy as np
-
-    if size > 4_000_000:
-        return np.unique(codes, return_inverse=True)
-    present = np.bincount(codes, minlength=size) > 0
-    uniques = np.flatnonzero(present)
-    remap = np.zeros(size, dtype="int64")
-    remap[uniques] = np.arange(len(uniques))
-    return uniques, remap[codes]
 
 
 def _lookup(model: str | None, provider: str | None) -> tuple[Entry | None, str]:
@@ -274,88 +182,54 @@ def _lookup(model: str | None, provider: str | None) -> tuple[Entry | None, str]
         return None, "unknown_model"
 
 
-def _price_group(
-    rows: Any,
-    entry: Entry,
-    ts_us: Any,
-    ts_ok: Any,
-    tokens: dict[str, Any],
-    token_problem: Any,
-    service_named: Any,
-    service_batch: Any,
-    service_names: list[str | None],
-    variants: _Variants,
-    reasons: _Reasons,
-    reason: Any,
-    variant: Any,
-) -> None:
+def _price_group(rows: Any, entry: Entry, state: _Pass) -> None:
+    """Assign each row of one (provider, model) its segment, or the reason it has none."""
     import numpy as np
 
-    ts = ts_us[rows]
+    ts = state.ts_us[rows]
     failed = np.zeros(len(rows), dtype="int32")
-    problems = token_problem[rows]
+    problems = state.token_problem[rows]
     for value, text in TOKEN_PROBLEMS.items():
-        failed[problems == value] = reasons.code(text)
-    failed[~ts_ok[rows]] = reasons.code("no_timestamp")
+        failed[problems == value] = state.reasons.code(text)
+    failed[~state.ts_ok[rows]] = state.reasons.code("no_timestamp")
     segments = entry.segments
     if not segments:
-        failed[failed == 0] = reasons.code("no_price")
-        reason[rows] = failed
+        failed[failed == 0] = state.reasons.code("no_price")
+        state.reason[rows] = failed
         return
     starts = np.array([_us(s.start) for s in segments], dtype="int64")
     ends = np.array([_us(s.end) if s.end else np.iinfo("int64").max for s in segments], dtype="int64")
     position = np.searchsorted(starts, ts, side="right") - 1
     inside = (position >= 0) & (ts < ends[position.clip(0)])
-    failed[(failed == 0) & (position < 0)] = reasons.code("before_first_price")
-    failed[(failed == 0) & ~inside] = reasons.code("no_price_for_date")
-    reason[rows] = failed
+    failed[(failed == 0) & (position < 0)] = state.reasons.code("before_first_price")
+    failed[(failed == 0) & ~inside] = state.reasons.code("no_price_for_date")
+    state.reason[rows] = failed
     ok = failed == 0
     for j, segment in enumerate(segments):
         chosen = rows[ok & (position == j)]
         if len(chosen):
-            _price_segment(
-                chosen,
-                entry,
-                segment,
-                ts_us,
-                tokens,
-                service_named,
-                service_batch,
-                service_names,
-                variants,
-                variant,
-            )
+            _price_segment(chosen, entry, segment, state)
 
 
-def _price_segment(
-    rows: Any,
-    entry: Entry,
-    segment: Segment,
-    ts_us: Any,
-    tokens: dict[str, Any],
-    service_named: Any,
-    service_batch: Any,
-    service_names: list[str | None],
-    variants: _Variants,
-    variant: Any,
-) -> None:
+def _price_segment(rows: Any, entry: Entry, segment: Segment, state: _Pass) -> None:
+    """Give each row of one segment its variant: (window, tier, batch, service tier), priced once each."""
     import numpy as np
 
     period = segment.period
-    windows = _window_codes(period, entry, ts_us[rows]) if period.windows else np.full(len(rows), -1)
-    tiers = _tier_codes(period, tokens, rows) if period.tiers else np.zeros(len(rows), dtype="int64")
-    batch = service_batch[rows].astype("int64")
-    named = service_named[rows]
-    n_windows, n_tiers, n_named = len(period.windows) + 1, len(period.tiers) + 1, len(service_names)
+    windows = _window_codes(period, entry, state.ts_us[rows]) if period.windows else np.full(len(rows), -1)
+    tiers = _tier_codes(period, state.tokens, rows) if period.tiers else np.zeros(len(rows), dtype="int64")
+    batch = state.service_batch[rows].astype("int64")
+    named = state.service_named[rows]
+    n_windows, n_tiers, n_named = len(period.windows) + 1, len(period.tiers) + 1, len(state.service_names)
     code = (((windows + 1) * n_tiers + tiers) * 2 + batch) * n_named + named
-    uniques, inverse = _small_unique(code, n_windows * n_tiers * 2 * n_named)
+    uniques, inverse = small_unique(code, n_windows * n_tiers * 2 * n_named)
     ids = np.empty(len(uniques), dtype="int64")
     for i, value in enumerate(uniques):
         rest, st = divmod(int(value), n_named)
         rest, b = divmod(rest, 2)
         w, t = divmod(rest, n_tiers)
-        ids[i] = variants.add(entry, period, (w - 1, t, bool(b), service_names[st]))
-    variant[rows] = ids[inverse]
+        ids[i] = state.variants.add(entry, period, (w - 1, t, bool(b), state.service_names[st]))
+    state.variant[rows] = ids[inverse]
 
 
 def _window_codes(period: PricePeriod, entry: Entry, ts: Any) -> Any:
@@ -468,76 +342,3 @@ def _costs(
         big[int(row)] = int(total.quantize(Decimal(1).scaleb(-_SCALE), rounding=ROUND_HALF_EVEN).scaleb(_SCALE))
     cost[~priced] = 0
     return (cost, big), priced
-
-
-def _decimal_array(cost: tuple[Any, dict[int, int]], priced: Any) -> Any:
-    import numpy as np
-    import pyarrow as pa
-
-    from tokctl.schema import money_type
-
-    units, big = cost
-    data = np.empty((len(units), 2), dtype="int64")
-    data[:, 0] = units
-    data[:, 1] = units >> 63  # two's complement sign extension to 128 bits
-    for row, value in big.items():
-        low = value & (2**64 - 1)
-        data[row, 0] = low - 2**64 if low >= 2**63 else low
-        data[row, 1] = value >> 64
-    validity = pa.array(priced).buffers()[1] if not priced.all() else None
-    return pa.Array.from_buffers(money_type(), len(units), [validity, pa.py_buffer(data.tobytes())])
-
-
-def _assemble(
-    table: Any, cost: Any, priced: Any, variant: Any, variants: _Variants, reason: Any, reasons: _Reasons
-) -> Any:
-    import numpy as np
-    import pyarrow as pa
-
-    picks = pa.array(np.where(priced, variant, 0), mask=~priced)
-    columns = {
-        "cost": _decimal_array(cost, priced),
-        "currency": pa.array(variants.currencies or [""], pa.string()).take(picks),
-        "price_ref": pa.array(variants.refs or [""], pa.string()).take(picks),
-        "flags": _flags(table, reason, reasons),
-    }
-    for name, array in columns.items():
-        if name in table.column_names:
-            i = table.column_names.index(name)
-            table = table.set_column(i, pa.field(name, array.type), array)
-        else:
-            table = table.append_column(pa.field(name, array.type), array)
-    return table
-
-
-def _flags(table: Any, reason: Any, reasons: _Reasons) -> Any:
-    """The flags column with ``unpriced:<reason>`` appended where a row has a reason."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = len(reason)
-    if "flags" in table.column_names:
-        old = table.column("flags").combine_chunks()
-        if isinstance(old, pa.ChunkedArray):
-            old = pa.concat_arrays(old.chunks) if old.num_chunks else pa.array([], pa.list_(pa.string()))
-        old = old.cast(pa.list_(pa.string()))
-    else:
-        old = pa.nulls(n, pa.list_(pa.string()))
-    added = reason > 0
-    if not added.any():
-        return old
-    valid = np.asarray(pc.is_valid(old).to_numpy(zero_copy_only=False))
-    old_lengths = np.asarray(pc.fill_null(pc.list_value_length(old), 0).to_numpy()).astype("int64")
-    new_lengths = old_lengths + added
-    offsets = np.concatenate([[0], np.cumsum(new_lengths)]).astype("int32")
-    values = pc.list_flatten(old)
-    parents = np.asarray(pc.list_parent_indices(old).to_numpy()).astype("int64")
-    old_offsets = np.concatenate([[0], np.cumsum(old_lengths)])
-    take = np.empty(int(offsets[-1]), dtype="int64")
-    take[offsets[parents] + (np.arange(len(parents)) - old_offsets[parents])] = np.arange(len(parents))
-    rows = np.flatnonzero(added)
-    take[offsets[rows] + old_lengths[rows]] = len(values) + reason[rows] - 1
-    labels = pa.array([f"unpriced:{code}" for code in reasons.codes[1:]], pa.string())
-    flat = pa.concat_arrays([values.cast(pa.string()), labels]).take(pa.array(take))
-    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=pa.array(~(valid | added)))
