@@ -22,7 +22,9 @@ def _money(amount: Decimal | None, places: str = "0.000001") -> Decimal | None:
 
 
 def _row(row: CompareRow) -> dict[str, Any]:
+    label = row.model if "/" in row.model or not row.provider else f"{row.provider}/{row.model}"
     out: dict[str, Any] = {
+        "label": label,
         "model": row.model,
         "provider": row.provider,
         "tokenizer": row.tokenizer,
@@ -49,19 +51,17 @@ def _row(row: CompareRow) -> dict[str, Any]:
 
 def compare_report(result: CompareResult) -> Report:
     columns = [
-        Column("model", "model"),
-        Column("provider", "provider"),
+        Column("label", "model"),
         Column("tokenizer", "tokenizer"),
         Column("accuracy", "accuracy"),
         Column("tokens", "tokens", True),
-        Column("relative_tokens", f"vs {result.baseline}", True),
-        Column("chars_per_token", "chars/token", True),
+        Column("relative_tokens", "ratio", True),
         Column("input_cost", "input cost", True),
         Column("output_cost", "output cost", True),
         Column("total_cost", "total", True),
         Column("currency", "cur"),
         Column("cost_per_1m_chars", "per 1M chars", True),
-        Column("fits_context", "fits context"),
+        Column("fits_context", "fits"),
     ]
     if result.currency:
         columns += [
@@ -69,7 +69,10 @@ def compare_report(result: CompareResult) -> Report:
             Column("converted_per_1m_chars", f"per 1M chars {result.currency}", True),
         ]
     rows = [_row(r) for r in result.rows]
-    notes = [f"{result.chars:,} characters, {result.bytes:,} bytes; prices at {result.at.isoformat()}"]
+    notes = [
+        f"{result.chars:,} characters, {result.bytes:,} bytes; prices at {result.at.isoformat()}; "
+        f"ratio = tokens / tokens of {result.baseline}"
+    ]
     notes += [
         f"rate: 1 {fx['from']} = {fx['rate']} {fx['to']} on {fx['rate_date']} ({fx['source']})" for fx in result.fx
     ]

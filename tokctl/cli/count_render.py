@@ -69,13 +69,13 @@ def count_report(result: CountReport, by: str) -> Report:
         )
     files = len(result.files)
     title = f"{files} file{'s' if files != 1 else ''}, {result.bytes:,} bytes"
-    estimate_notes = [f"{c.tokenizer}: {c.basis}" for c in result.totals if c.accuracy == "estimate" and c.basis]
+    estimate_notes = [_estimate_note(c) for c in result.totals if c.accuracy == "estimate"]
     return Report(
         doc=result.as_dict(),
         rows=rows,
         columns=columns,
         title=title,
-        notes=notes + [f"estimate basis: {n}" for n in dict.fromkeys(estimate_notes)],
+        notes=notes + [f"estimate: {n}" for n in dict.fromkeys(estimate_notes)],
         sections=sections,
     )
 
@@ -101,3 +101,16 @@ def chat_report(result: Any) -> Report:
         Column("rule", "chat rule"),
     ]
     return Report(doc=result.as_dict(), rows=rows, columns=columns, title=f"chat: {result.path}")
+
+
+def _estimate_note(count: Count) -> str:
+    from tokctl.registry.tokenizers import get_tokenizer
+
+    if count.calibration:
+        return f"{count.tokenizer}: {count.basis}"
+    tok = get_tokenizer(count.tokenizer)
+    factors = ", ".join(f"{k} x{v}" for k, v in tok.factor.items())
+    return (
+        f"{tok.id} = {tok.base} count x per-script factor ({factors}), ±{(tok.error_band or 0) * 100:.0f}%; "
+        f"basis: tokenizers_registry/tokenizers/{tok.path.name} (or --format json)"
+    )
