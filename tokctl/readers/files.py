@@ -100,8 +100,12 @@ def records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:
     kind = _log_suffix(path)
     if kind in (".csv", ".tsv"):
         yield from _csv_records(stream, "\t" if kind == ".tsv" else ",")
-    elif kind == ".json" or _looks_like_document(stream):
-        yield from _document_records(stream.read())
+    elif kind == ".json":
+        yield from _document_records(stream.read(), lines_on_failure=False)
+    elif _looks_like_document(stream):
+        # A first line that is not JSON on its own: a pretty-printed document, or a JSON-lines file whose
+        # first line is broken; if the whole fails as one document, it is read line by line.
+        yield from _document_records(stream.read(), lines_on_failure=True)
     else:
         yield from json_lines(stream)
 
@@ -191,7 +195,7 @@ def _unframe(line: bytes, number: int) -> bytes | None:
     return line
 
 
-def _document_records(data: bytes) -> Iterator[tuple[int, Any]]:
+def _document_records(data: bytes, lines_on_failure: bool) -> Iterator[tuple[int, Any]]:
     if not data.strip():
         return
     try:
@@ -200,7 +204,7 @@ def _document_records(data: bytes) -> Iterator[tuple[int, Any]]:
         yield 1, Bad("bad_json", "nested too deeply")
         return
     except ValueError as exc:
-        if isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data":
+        if lines_on_failure or (isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data"):
             yield from json_lines(io.BytesIO(data))  # JSON lines in a file named .json
             return
         line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1

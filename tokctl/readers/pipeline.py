@@ -193,12 +193,15 @@ def read_task(
             for line, value in found:
                 if type(value) is dict and "resourceSpans" not in value and type(value.get("data")) is not list:
                     _record(value, display, line or 1, ctx, acc, strict, builder, 0)
-                elif line == 0:
-                    for number, item in enumerate(containers(value), start=1):
-                        _record(item, display, number, ctx, acc, strict, builder, 0)
                 else:
+                    records_before = acc.records
                     for sub, item in enumerate(containers(value)):
-                        _record(item, display, line, ctx, acc, strict, builder, sub)
+                        if line == 0:
+                            _record(item, display, sub + 1, ctx, acc, strict, builder, 0)
+                        else:
+                            _record(item, display, line, ctx, acc, strict, builder, sub)
+                    if acc.records == records_before:
+                        _skip(acc, strict, "no_usage", f"{display}:{line or 1}", "an empty list or page")
                 if len(builder) >= batch_rows:
                     meter.report(raw.tell() - task.offset)
                     yield None
