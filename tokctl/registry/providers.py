@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -17,9 +18,17 @@ from typing import Any
 
 import tokenizers_registry
 from tokctl.errors import RegistryError
-from tokctl.registry._toml import check_keys, expect, load_toml, money, moment
+from tokctl.registry._toml import check_keys, expect, load_toml, moment, money
 
-PRICE_KEYS = ("input", "cache_read", "cache_write", "cache_write_1h", "cache_write_12h", "output", "reasoning")
+PRICE_KEYS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "cache_write_12h",
+    "output",
+    "reasoning",
+)
 CONFIDENCES = ("high", "medium", "low")
 REGIONS = ("intl", "cn")
 TIER_BASIS = ("uncached_input", "cache_read", "cache_write")
@@ -144,8 +153,7 @@ def _prices(raw: dict[str, Any], where: str) -> Prices:
 
 def _window(raw: Any, where: str) -> Window:
     expect(raw, dict, where=where, key="windows[]")
-    check_keys(raw, where=where, required=("name", "days", "hours"),
-               optional=("holidays", "multiplier", *PRICE_KEYS))
+    check_keys(raw, where=where, required=("name", "days", "hours"), optional=("holidays", "multiplier", *PRICE_KEYS))
     days = expect(raw["days"], list, where=where, key="days")
     bad = [d for d in days if d not in WEEKDAYS]
     if bad or not days:
@@ -154,8 +162,11 @@ def _window(raw: Any, where: str) -> Window:
     for text in expect(raw["hours"], list, where=where, key="hours"):
         m = _HOURS.match(str(text))
         if not m:
-            raise RegistryError(f"hours entry {text!r} is not HH:MM-HH:MM", where=where,
-                                fix="write e.g. \"09:00-12:00\" (end exclusive; 22:00-02:00 wraps midnight)")
+            raise RegistryError(
+                f"hours entry {text!r} is not HH:MM-HH:MM",
+                where=where,
+                fix='write e.g. "09:00-12:00" (end exclusive; 22:00-02:00 wraps midnight)',
+            )
         h1, m1, h2, m2 = map(int, m.groups())
         spans.append((h1 * 60 + m1, h2 * 60 + m2))
     holidays = raw.get("holidays")
@@ -164,18 +175,23 @@ def _window(raw: Any, where: str) -> Window:
     prices = _prices(raw, where) if any(k in raw for k in PRICE_KEYS) else None
     multiplier = money(raw["multiplier"], where=where, key="multiplier") if "multiplier" in raw else None
     if (prices is None) == (multiplier is None):
-        raise RegistryError("a window needs either prices or a multiplier, not both", where=where,
-                            fix="give input/output/... prices or multiplier = 0.5")
-    return Window(raw["name"], frozenset(WEEKDAYS.index(d) for d in days), tuple(spans), holidays, prices,
-                  multiplier)
+        raise RegistryError(
+            "a window needs either prices or a multiplier, not both",
+            where=where,
+            fix="give input/output/... prices or multiplier = 0.5",
+        )
+    return Window(raw["name"], frozenset(WEEKDAYS.index(d) for d in days), tuple(spans), holidays, prices, multiplier)
 
 
 def _tier(raw: Any, where: str, base: Prices) -> Tier:
     expect(raw, dict, where=where, key="tiers[]")
     check_keys(raw, where=where, optional=("above", "from", "reprices", *PRICE_KEYS))
     if ("above" in raw) == ("from" in raw):
-        raise RegistryError("a tier needs exactly one of above (>) or from (>=)", where=where,
-                            fix="write above = 32768 for 'more than 32K' or from = 200000 for 'at least 200K'")
+        raise RegistryError(
+            "a tier needs exactly one of above (>) or from (>=)",
+            where=where,
+            fix="write above = 32768 for 'more than 32K' or from = 200000 for 'at least 200K'",
+        )
     inclusive = "from" in raw
     threshold = expect(raw["from" if inclusive else "above"], int, where=where, key="above/from")
     reprices = raw.get("reprices", "all")
@@ -184,24 +200,41 @@ def _tier(raw: Any, where: str, base: Prices) -> Tier:
     prices = _prices(raw, where)
     missing = sorted(base.given() - prices.given())
     if missing:
-        raise RegistryError(f"tier {'>=' if inclusive else '>'}{threshold} lacks {', '.join(missing)} that the "
-                            "base prices give", where=where,
-                            fix="give every price in each tier (copy the base price if it does not change)")
+        raise RegistryError(
+            f"tier {'>=' if inclusive else '>'}{threshold} lacks {', '.join(missing)} that the base prices give",
+            where=where,
+            fix="give every price in each tier (copy the base price if it does not change)",
+        )
     return Tier(threshold, inclusive, prices, reprices)
 
 
 def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
     expect(raw, dict, where=where, key="prices[]")
-    check_keys(raw, where=where, required=("effective_from", "source", "checked", "confidence"),
-               optional=("effective_to", "notes", "default_window", "tier_basis", "tiers", "windows",
-                         "batch_multiplier", "batch", "service_tiers", *PRICE_KEYS))
+    check_keys(
+        raw,
+        where=where,
+        required=("effective_from", "source", "checked", "confidence"),
+        optional=(
+            "effective_to",
+            "notes",
+            "default_window",
+            "tier_basis",
+            "tiers",
+            "windows",
+            "batch_multiplier",
+            "batch",
+            "service_tiers",
+            *PRICE_KEYS,
+        ),
+    )
     start = moment(raw["effective_from"], where=where, key="effective_from", tz=tz)
     end = moment(raw["effective_to"], where=where, key="effective_to", tz=tz) if "effective_to" in raw else None
     if end is not None and end <= start:
         raise RegistryError("effective_to is not after effective_from", where=where, fix="swap or fix the dates")
     if raw["confidence"] not in CONFIDENCES:
-        raise RegistryError(f"confidence {raw['confidence']!r} is not high, medium or low", where=where,
-                            fix="set confidence")
+        raise RegistryError(
+            f"confidence {raw['confidence']!r} is not high, medium or low", where=where, fix="set confidence"
+        )
     source = expect(raw["source"], str, where=where, key="source")
     if not source.strip():
         raise RegistryError("source is empty", where=where, fix="give the URL the price was read from")
@@ -213,20 +246,30 @@ def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
         raise RegistryError("a price period needs input and output", where=where, fix="add input and output")
     basis = tuple(raw.get("tier_basis", TIER_BASIS))
     if not basis or any(b not in TIER_BASIS for b in basis):
-        raise RegistryError(f"tier_basis {list(basis)} must list some of {', '.join(TIER_BASIS)}", where=where,
-                            fix="fix tier_basis")
+        raise RegistryError(
+            f"tier_basis {list(basis)} must list some of {', '.join(TIER_BASIS)}",
+            where=where,
+            fix="fix tier_basis",
+        )
     tiers = tuple(_tier(t, f"{where} tiers[{i}]", base) for i, t in enumerate(raw.get("tiers", [])))
     keys = [(t.threshold, not t.inclusive) for t in tiers]
     if keys != sorted(keys) or len(set(keys)) != len(keys):
-        raise RegistryError("tiers overlap or are out of order", where=where,
-                            fix="list tiers from the lowest threshold up, each threshold once")
+        raise RegistryError(
+            "tiers overlap or are out of order",
+            where=where,
+            fix="list tiers from the lowest threshold up, each threshold once",
+        )
     windows = tuple(_window(w, f"{where} windows[{i}]") for i, w in enumerate(raw.get("windows", [])))
     if tiers and windows:
-        raise RegistryError("a price period cannot have both tiers and windows yet", where=where,
-                            fix="split the model or open an issue for the combined rule")
+        raise RegistryError(
+            "a price period cannot have both tiers and windows yet",
+            where=where,
+            fix="split the model or open an issue for the combined rule",
+        )
     _check_windows_disjoint(windows, where)
-    batch_mult = money(raw["batch_multiplier"], where=where, key="batch_multiplier") \
-        if "batch_multiplier" in raw else None
+    batch_mult = (
+        money(raw["batch_multiplier"], where=where, key="batch_multiplier") if "batch_multiplier" in raw else None
+    )
     batch_prices = None
     if "batch" in raw:
         check_keys(raw["batch"], where=f"{where} batch", optional=PRICE_KEYS)
@@ -237,16 +280,31 @@ def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
     for name, st in raw.get("service_tiers", {}).items():
         sw = f"{where} service_tiers.{name}"
         if name not in SERVICE_TIERS:
-            raise RegistryError(f"service tier {name!r} is not one of {', '.join(SERVICE_TIERS)}", where=sw,
-                                fix="rename it")
+            raise RegistryError(
+                f"service tier {name!r} is not one of {', '.join(SERVICE_TIERS)}", where=sw, fix="rename it"
+            )
         check_keys(st, where=sw, optional=("multiplier", *PRICE_KEYS))
         mult = money(st["multiplier"], where=sw, key="multiplier") if "multiplier" in st else None
         sp = _prices(st, sw) if any(k in st for k in PRICE_KEYS) else None
         if (mult is None) == (sp is None):
             raise RegistryError("a service tier needs either prices or a multiplier", where=sw, fix="fix it")
         service_tiers[name] = (mult, sp)
-    return PricePeriod(start, end, source, checked, raw["confidence"], base, raw.get("notes", ""),
-                       raw.get("default_window"), basis, tiers, windows, batch_mult, batch_prices, service_tiers)
+    return PricePeriod(
+        start,
+        end,
+        source,
+        checked,
+        raw["confidence"],
+        base,
+        raw.get("notes", ""),
+        raw.get("default_window"),
+        basis,
+        tiers,
+        windows,
+        batch_mult,
+        batch_prices,
+        service_tiers,
+    )
 
 
 def _minutes(window: Window) -> set[tuple[int, int]]:
@@ -261,44 +319,77 @@ def _minutes(window: Window) -> set[tuple[int, int]]:
 
 def _check_windows_disjoint(windows: tuple[Window, ...], where: str) -> None:
     for i, a in enumerate(windows):
-        for b in windows[i + 1:]:
+        for b in windows[i + 1 :]:
             if a.holidays != b.holidays and {a.holidays, b.holidays} == {"exclude", "only"}:
                 continue
             if _minutes(a) & _minutes(b):
-                raise RegistryError(f"windows {a.name!r} and {b.name!r} overlap", where=where,
-                                    fix="make the windows disjoint; the base prices cover all other hours")
+                raise RegistryError(
+                    f"windows {a.name!r} and {b.name!r} overlap",
+                    where=where,
+                    fix="make the windows disjoint; the base prices cover all other hours",
+                )
 
 
 def _model(raw: Any, where: str, platform: dict[str, Any], tz: dt.tzinfo) -> Model:
     expect(raw, dict, where=where, key="models[]")
-    check_keys(raw, where=where, required=("id", "tokenizer"),
-               optional=("aliases", "name", "maker", "context_window", "max_output", "deprecated", "notes",
-                         "prices"))
+    check_keys(
+        raw,
+        where=where,
+        required=("id", "tokenizer"),
+        optional=(
+            "aliases",
+            "name",
+            "maker",
+            "context_window",
+            "max_output",
+            "deprecated",
+            "notes",
+            "prices",
+        ),
+    )
     mid = expect(raw["id"], str, where=where, key="id")
     if not _ID.match(mid):
-        raise RegistryError(f"model id {mid!r} must be lowercase", where=where,
-                            fix="use lowercase ids; put the vendor's spelling in aliases")
+        raise RegistryError(
+            f"model id {mid!r} must be lowercase",
+            where=where,
+            fix="use lowercase ids; put the vendor's spelling in aliases",
+        )
     where = f"{where} ({mid})"
     aliases = tuple(expect(raw.get("aliases", []), list, where=where, key="aliases"))
     for alias in aliases:
         if not isinstance(alias, str) or alias != alias.lower():
-            raise RegistryError(f"alias {alias!r} must be a lowercase string", where=where,
-                                fix="aliases are matched case-insensitively; write them in lowercase")
+            raise RegistryError(
+                f"alias {alias!r} must be a lowercase string",
+                where=where,
+                fix="aliases are matched case-insensitively; write them in lowercase",
+            )
     periods = tuple(_period(p, f"{where} prices[{i}]", tz) for i, p in enumerate(raw.get("prices", [])))
     ordered = sorted(periods, key=lambda p: p.effective_from)
-    for prev, nxt in zip(ordered, ordered[1:], strict=False):
+    for prev, nxt in itertools.pairwise(ordered):
         if prev.effective_to is None or prev.effective_to > nxt.effective_from:
             raise RegistryError(
                 f"price periods overlap: {prev.effective_from.isoformat()} has no effective_to before "
-                f"{nxt.effective_from.isoformat()}", where=where,
-                fix=f"set effective_to = {nxt.effective_from.isoformat()} on the earlier period")
+                f"{nxt.effective_from.isoformat()}",
+                where=where,
+                fix=f"set effective_to = {nxt.effective_from.isoformat()} on the earlier period",
+            )
     for key in ("context_window", "max_output"):
         if key in raw:
             expect(raw[key], int, where=where, key=key)
     deprecated = raw.get("deprecated")
-    return Model(mid, platform["id"], raw["tokenizer"], raw.get("context_window"), raw.get("max_output"),
-                 aliases, raw.get("name", ""), raw.get("maker", platform["vendor"]), deprecated,
-                 raw.get("notes", ""), tuple(ordered))
+    return Model(
+        mid,
+        platform["id"],
+        raw["tokenizer"],
+        raw.get("context_window"),
+        raw.get("max_output"),
+        aliases,
+        raw.get("name", ""),
+        raw.get("maker", platform["vendor"]),
+        deprecated,
+        raw.get("notes", ""),
+        tuple(ordered),
+    )
 
 
 def parse_platform(raw: dict[str, Any], path: Path) -> Platform:
@@ -306,31 +397,55 @@ def parse_platform(raw: dict[str, Any], path: Path) -> Platform:
     check_keys(raw, where=where, required=("platform",), optional=("models",))
     p = expect(raw["platform"], dict, where=where, key="platform")
     pw = f"{where} [platform]"
-    check_keys(p, where=pw, required=("id", "name", "vendor", "region", "currency", "timezone", "pricing_url"),
-               optional=("holiday_calendar",))
+    check_keys(
+        p,
+        where=pw,
+        required=("id", "name", "vendor", "region", "currency", "timezone", "pricing_url"),
+        optional=("holiday_calendar",),
+    )
     if p["id"] != path.stem:
-        raise RegistryError(f"platform id {p['id']!r} does not match the file name {path.name!r}", where=pw,
-                            fix=f"rename the file to {p['id']}.toml")
+        raise RegistryError(
+            f"platform id {p['id']!r} does not match the file name {path.name!r}",
+            where=pw,
+            fix=f"rename the file to {p['id']}.toml",
+        )
     if p["region"] not in REGIONS:
         raise RegistryError(f"region {p['region']!r} is not intl or cn", where=pw, fix="set region")
     if not re.fullmatch(r"[A-Z]{3}", str(p["currency"])):
-        raise RegistryError(f"currency {p['currency']!r} is not an ISO 4217 code", where=pw,
-                            fix="write e.g. currency = \"CNY\"")
+        raise RegistryError(
+            f"currency {p['currency']!r} is not an ISO 4217 code", where=pw, fix='write e.g. currency = "CNY"'
+        )
     try:
         tz = zoneinfo.ZoneInfo(p["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise RegistryError(f"unknown time zone {p['timezone']!r}", where=pw,
-                            fix="use an IANA name such as Asia/Shanghai or UTC") from None
+        raise RegistryError(
+            f"unknown time zone {p['timezone']!r}",
+            where=pw,
+            fix="use an IANA name such as Asia/Shanghai or UTC",
+        ) from None
     models = tuple(_model(m, f"{where} models[{i}]", p, tz) for i, m in enumerate(raw.get("models", [])))
     seen: dict[str, str] = {}
     for model in models:
         for name in model.names():
             if name in seen:
-                raise RegistryError(f"{name!r} names both {seen[name]} and {model.id}", where=where,
-                                    fix="each id and alias may name one model per platform")
+                raise RegistryError(
+                    f"{name!r} names both {seen[name]} and {model.id}",
+                    where=where,
+                    fix="each id and alias may name one model per platform",
+                )
             seen[name] = model.id
-    return Platform(p["id"], p["name"], p["vendor"], p["region"], p["currency"], p["timezone"],
-                    p["pricing_url"], path, p.get("holiday_calendar"), models)
+    return Platform(
+        p["id"],
+        p["name"],
+        p["vendor"],
+        p["region"],
+        p["currency"],
+        p["timezone"],
+        p["pricing_url"],
+        path,
+        p.get("holiday_calendar"),
+        models,
+    )
 
 
 def parse_price_period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
@@ -346,9 +461,7 @@ def parse_model(raw: Any, where: str, platform: dict[str, Any], tz: dt.tzinfo) -
 def load_platforms(directory: Path) -> dict[str, Platform]:
     """Every ``*.toml`` platform file in ``directory`` (tests load fixture directories this way)."""
     return {
-        plat.id: plat
-        for path in sorted(directory.glob("*.toml"))
-        for plat in [parse_platform(load_toml(path), path)]
+        plat.id: plat for path in sorted(directory.glob("*.toml")) for plat in [parse_platform(load_toml(path), path)]
     }
 
 
