@@ -63,6 +63,15 @@ def test_report_table_lists_unpriced_and_the_accounting_adds_up(tmp_path: Path) 
     assert read == parsed + skipped and read > 50
 
 
+def test_report_parquet_keeps_exact_costs(tmp_path: Path) -> None:
+    out = tmp_path / "report.parquet"
+    result = invoke("report", DEEPSEEK, "--by", "day", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert str(table.schema.field("cost").type) == "decimal128(38, 12)"
+    assert table.column("cost").to_pylist() == [Decimal("0.0150282"), Decimal("0.0050094")]
+
+
 def test_strict_fails_with_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "object": "chat.completion", "model": "gpt-4o", "usage": {"prompt_tokens": -1}}\n')

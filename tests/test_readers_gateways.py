@@ -140,6 +140,14 @@ def test_generic_csv_with_a_mapping() -> None:
     assert second["cost_reported"] == Decimal("0.00967")
 
 
+def test_a_mapping_beside_the_log_applies_to_that_file_only(tmp_path) -> None:
+    rows, acc = read(EXAMPLES / "gateway_usage.csv")  # gateway_usage.mapping.toml sits beside it
+    assert [r["source_format"] for r in rows] == ["acme.gateway", "acme.gateway"] and acc.skipped == 0
+    (tmp_path / "other.csv").write_bytes((EXAMPLES / "gateway_usage.csv").read_bytes())
+    rows, acc = read(tmp_path / "other.csv")
+    assert rows == [] and acc.reasons["unknown_shape"].count == 2
+
+
 def test_generic_mapping_errors_say_how_to_fix(tmp_path) -> None:
     mapping = tmp_path / "m.toml"
     mapping.write_text('[columns]\ncost = "x"\n')

@@ -128,12 +128,30 @@ def _report(summary: Any, accounting: dict[str, Any]) -> Report:
     )
     return Report(
         doc=summary.to_dict(accounting),
+        arrow=lambda: _rows_table(summary),
         rows=summary.rows,
         columns=[*keys, *_SUMS],
         title="Usage by " + ", ".join(summary.by),
         notes=notes,
         sections=[Section("Totals per currency", _SUMS, summary.totals), *([unpriced] if summary.unpriced else [])],
     )
+
+
+def _rows_table(summary: Any) -> Any:
+    """The report rows as Arrow with exact types (costs stay decimal128(38, 12))."""
+    import pyarrow as pa
+
+    from tokctl.schema import money_type
+
+    keys = {k.replace(":", "_"): pa.string() for k in summary.by}
+    types = {
+        **keys,
+        "requests": pa.int64(),
+        **{c.key: pa.int64() for c in _SUMS[1:6]},
+        "cost": money_type(),
+        "currency": pa.string(),
+    }
+    return pa.table({name: pa.array([row[name] for row in summary.rows], kind) for name, kind in types.items()})
 
 
 @contextlib.contextmanager

@@ -16,9 +16,8 @@ from typing import Any
 
 from tokctl.readers.accounting import Accounting
 from tokctl.readers.batch import BatchBuilder
-from tokctl.readers.detection import Context
 from tokctl.readers.generic import Mapping
-from tokctl.readers.pipeline import Progress, Task, _size, read_task
+from tokctl.readers.pipeline import Progress, Task, _size, context_for, read_task
 
 
 def parallel_batches(
@@ -65,7 +64,7 @@ def work(
     acc = Accounting()
     builder = BatchBuilder()
     out = []
-    for _ in read_task(task, Context(source, mapping), acc, strict, builder, Progress(None), batch_rows):
+    for _ in read_task(task, context_for(task, source, mapping), acc, strict, builder, Progress(None), batch_rows):
         out.append(builder.flush())
     if len(builder):
         out.append(builder.flush())

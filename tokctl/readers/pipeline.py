@@ -153,10 +153,27 @@ def _serial_batches(
 ) -> Iterator[tuple[Any, Any]]:
     builder = BatchBuilder()
     for task in tasks:
-        for _ in read_task(task, Context(source, mapping), acc, strict, builder, meter, batch_rows):
+        for _ in read_task(task, context_for(task, source, mapping), acc, strict, builder, meter, batch_rows):
             yield builder.flush()
     if len(builder):
         yield builder.flush()
+
+
+def context_for(task: Task, source: str | None, mapping: Mapping | None) -> Context:
+    """The reading context of one file: a column mapping beside it (``name.mapping.toml`` next to
+    ``name.csv``, ``name.jsonl.gz``, ...) applies to that file when no mapping was given."""
+    if mapping is None and source is None and task.path is not None:
+        sidecar = sidecar_mapping(task.path)
+        if sidecar is not None:
+            from tokctl.readers.generic import load_mapping
+
+            return Context(None, load_mapping(sidecar))
+    return Context(source, mapping)
+
+
+def sidecar_mapping(path: Path) -> Path | None:
+    candidate = path.parent / f"{path.name.split('.', 1)[0]}.mapping.toml"
+    return candidate if candidate.is_file() else None
 
 
 def read_task(
