@@ -107,3 +107,27 @@ def test_totals_are_conserved(rows, bill_days):
     assert result.accounting.reconciled + result.accounting.outside_period == len(rows)
     assert sum(c.logged_quantity or 0 for c in result.cells if c.token_class == "output") == sum(
         r["output_tokens"] for r in inside)  # fmt: skip
+
+
+def test_every_usage_record_is_accounted_for():
+    logs = usage(
+        {
+            "provider": "deepseek-cn",
+            "model": "deepseek-flash",
+            "ts_start": at("2026-10-08T10:00:00"),
+            "output_tokens": 1,
+        },
+        {"provider": "anthropic", "model": SONNET, "ts_start": None, "output_tokens": 10},
+        {"provider": "anthropic", "model": SONNET, "ts_start": at("2026-10-09T10:00:00"), "output_tokens": 10},
+        {"provider": "anthropic", "model": SONNET, "ts_start": at("2026-10-08T10:00:00"), "output_tokens": 10},
+    )
+    bill = lines(line("2026-10-08", "output", "0.0001"), {**line("2026-10-08", "output", "1"), "provider": None})
+    result = reconcile(bill, logs)
+    acc = result.accounting
+    assert (acc.records, acc.reconciled, acc.other_providers, acc.no_timestamp, acc.outside_period) == (4, 1, 1, 1, 1)
+    assert [(c.provider, c.status) for c in result.cells] == [
+        ("(unknown)", "missing_from_logs"),
+        ("anthropic", "match"),
+    ]
+    assert result.notes[0] == ("usage records: 4, reconciled 1, other providers 1, outside the bill's period 1, "
+                               "without a timestamp 1")  # fmt: skip

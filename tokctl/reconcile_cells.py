@@ -19,6 +19,7 @@ from tokctl.errors import UsageError
 
 TOKEN_CLASSES = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
 ALL = "all"  # the value of a dimension --by left out
+UNKNOWN_PROVIDER = "(unknown)"
 _EPOCH = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
 _SLOT_US = 1_800_000_000  # half an hour: time windows start and end on the hour or half hour
@@ -114,6 +115,13 @@ def _strings(column: Any) -> Any:
     return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
 
+def _providers(lines: Any) -> Any:
+    """The bill lines' providers; a line that names none is kept as ``(unknown)``, never dropped."""
+    import pyarrow.compute as pc
+
+    return pc.fill_null(_strings(lines.column("provider")), UNKNOWN_PROVIDER)
+
+
 def _label(day: int, grain: Grain) -> str:
     date = _EPOCH + dt.timedelta(days=day)
     return date.isoformat() if grain.period == "day" else date.isoformat()[:7]
@@ -135,9 +143,9 @@ def scopes(lines: Any, grain: Grain, tz: str | None) -> dict[str, Scope]:
     import pyarrow.compute as pc
 
     found: dict[str, Scope] = {}
-    providers = _strings(lines.column("provider")).to_pylist()
+    providers = _providers(lines).to_pylist()
     for provider in sorted({p for p in providers if p is not None}):
-        mine = lines.filter(pc.equal(_strings(lines.column("provider")), provider))
+        mine = lines.filter(pc.equal(_providers(lines), provider))
         zones = sorted(set(_strings(mine.column("billing_timezone")).to_pylist()))
         found[provider] = Scope(
             provider, tz or zones[0], pc.min(mine.column("charge_period_start")).as_py(),
@@ -158,7 +166,7 @@ def bill_cells(lines: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[di
     lines = lines.filter(pc.equal(category, "Usage"))
     cells: dict[BillKey, BillSide] = {}
     for provider, scope in scope_of.items():
-        mine = lines.filter(pc.equal(_strings(lines.column("provider")), provider))
+        mine = lines.filter(pc.equal(_providers(lines), provider))
         if not mine.num_rows:
             continue
         day, _ = _local_days(mine.column("charge_period_start"), scope.timezone)
@@ -258,14 +266,16 @@ def usage_cells(usage: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[d
     One group_by over the whole table, with no row filtered out first: the provider and whether the record
     falls in its bill's period are grouping keys, and the groups outside the bill are only counted.
     """
-
     accounting = UsageAccounting(records=usage.num_rows)
     usage = usage.select([c for c in USAGE_NEEDED if c in usage.column_names])
     cells: dict[CellKey, LogSide] = {}
     if not usage.num_rows:
         return cells, accounting
     table = _keyed(usage, scope_of)
-    sums = [(c, "sum") for c in (*TOKEN_CLASSES, "reasoning", "unpriced")] + [("slot", "count")]
+    import pyarrow.compute as pc
+
+    every = pc.CountOptions(mode="all")  # records without a timestamp (null slot) count too
+    sums = [(c, "sum") for c in (*TOKEN_CLASSES, "reasoning", "unpriced")] + [("slot", "count", every)]
     keys = ["provider", "inside", "day", "slot", "model", "project", "api_key", "ref", "currency"]
     for row in table.group_by(keys, use_threads=False).aggregate(sums).to_pylist():
         scope = scope_of.get(row["provider"])
