@@ -79,9 +79,7 @@ def _parse_clause(text: str) -> Clause:
         match.group(4).lower(),
     )
     if op in ("=<", "=>", "=", "=="):
-        raise UsageError(
-            f"SLA clause {text.strip()!r}: operator {op!r} is not supported", fix="use <=, <, >= or >"
-        )
+        raise UsageError(f"SLA clause {text.strip()!r}: operator {op!r} is not supported", fix="use <=, <, >= or >")
     if name.endswith("_s") and name[:-2] in _DURATION_METRICS:
         name = name[:-2]
     if name not in METRICS:
@@ -122,9 +120,7 @@ def _convert(name: str, number: float, unit: str, text: str) -> tuple[float, str
     )
 
 
-def evaluate(
-    rows: list[dict[str, Any]], clauses: list[Clause], keys: tuple[str, ...]
-) -> list[dict[str, Any]]:
+def evaluate(rows: list[dict[str, Any]], clauses: list[Clause], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """One entry per row and clause: {keys..., clause, value, pass}."""
     results = []
     for row in rows:
