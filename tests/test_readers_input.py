@@ -72,8 +72,10 @@ def test_missing_and_empty_files_count_as_one_skipped_record_each(tmp_path) -> N
     (tmp_path / "empty.jsonl").write_text("\n\n")
     _rows, acc = read(tmp_path / "nope.jsonl")
     assert (acc.records, acc.skipped, acc.reasons["missing_file"].first) == (1, 1, f"{tmp_path / 'nope.jsonl'}:0")
-    result = tokctl.read_usage_with_accounting([tmp_path / "empty.jsonl", str(tmp_path / "none-*.jsonl")])
-    assert {k: v.count for k, v in result.accounting.reasons.items()} == {"empty_file": 1, "missing_file": 1}
+    (tmp_path / "no-logs").mkdir()
+    given = [tmp_path / "empty.jsonl", str(tmp_path / "none-*.jsonl"), tmp_path / "no-logs"]
+    result = tokctl.read_usage_with_accounting(given)
+    assert {k: v.count for k, v in result.accounting.reasons.items()} == {"empty_file": 1, "missing_file": 2}
     assert result.table.num_rows == 0 and result.table.schema == tokctl.usage_schema()
 
 

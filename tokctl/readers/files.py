@@ -62,9 +62,13 @@ def expand(paths: Any) -> Iterator[tuple[str, Path | None]]:
 def _expand_one(text: str) -> Iterator[tuple[str, Path | None]]:
     path = Path(text)
     if path.is_dir():
+        found = False
         for child in sorted(path.rglob("*")):
             if child.is_file() and not child.name.startswith(".") and _log_suffix(child) in LOG_SUFFIXES:
+                found = True
                 yield str(child), child
+        if not found:
+            yield text, None  # a directory without logs is reported like a missing file
     elif path.exists():
         yield text, path
     else:

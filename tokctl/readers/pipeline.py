@@ -190,7 +190,9 @@ def read_task(
     if task.offset == 0:
         acc.files += 1
     if path is None:
-        _skip(acc, strict, "missing_file", f"{display}:0", "no such file, directory or glob match")
+        _skip(
+            acc, strict, "missing_file", f"{display}:0", "no such file, no glob match, or no log file in the directory"
+        )
         return
     try:
         if task.length is None:
