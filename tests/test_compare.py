@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.reference_engines import reference
 from tokctl.cli import app
-from tokctl.compare import compare
+from tokctl.comparison import compare
 from tokctl.errors import UsageError
 
 REPORT = Path(__file__).resolve().parents[1] / "examples" / "report.md"
@@ -149,3 +149,17 @@ def test_cli_table_has_a_chart() -> None:
     )
     assert result.exit_code == 0
     assert "cost per 1M characters" in result.stdout and "█" in result.stdout
+
+
+def test_public_api_names_stay_functions_after_their_modules_are_imported() -> None:
+    """A submodule named like a public function would replace it on the package once imported."""
+    import importlib
+    import inspect
+
+    import tokctl
+
+    for name in tokctl.__all__:
+        module, _ = tokctl._API[name].split(":")
+        importlib.import_module(module)
+    for name in tokctl.__all__:
+        assert not inspect.ismodule(getattr(tokctl, name)), f"tokctl.{name} is a module; rename the module"

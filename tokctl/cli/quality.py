@@ -47,7 +47,7 @@ def quality_command(
     output: OutputOption = None,
 ) -> None:
     """Service quality per provider and model: errors by class, latency, TTFT, output speed, availability."""
-    from tokctl.quality import quality
+    from tokctl.service_quality import quality
     from tokctl.render import info, render
 
     keys = () if by.strip().lower() == "none" else tuple(by.split(","))
