@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokctl.errors import TokctlError, UsageError
-from tokctl.service_quality import classify_errors, measure_quality, parse_window
 from tokctl.quantiles import SKETCH_RELATIVE_ERROR, LogBucketSketch, group_percentiles
 from tokctl.schema import usage_schema
+from tokctl.service_quality import classify_errors, measure_quality, parse_window
 from tokctl.sla import parse_sla
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -47,8 +47,8 @@ def quality_command(
     output: OutputOption = None,
 ) -> None:
     """Service quality per provider and model: errors by class, latency, TTFT, output speed, availability."""
-    from tokctl.service_quality import quality
     from tokctl.render import info, render
+    from tokctl.service_quality import quality
 
     keys = () if by.strip().lower() == "none" else tuple(by.split(","))
     result = quality(logs, source=source, by=keys, window=window, sla=sla)

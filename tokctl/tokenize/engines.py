@@ -103,10 +103,8 @@ def load_ranks(tokenizer: Tokenizer) -> dict[bytes, int]:
     if cached is not None:
         return cached
     verified = load_file(tokenizer, spec)
-    if spec.format == "tekken":
-        ranks = _parse_tekken(verified.data, spec.rank_limit)
-    else:
-        ranks = _parse_tiktoken(verified.data)
+    tekken = spec.format == "tekken"
+    ranks = _parse_tekken(verified.data, spec.rank_limit) if tekken else _parse_tiktoken(verified.data)
     _write_ranks_cache(spec, ranks)
     return ranks
 
