@@ -49,6 +49,14 @@ COLUMNS_READ = (
 )
 
 
+def columns_for(keys: Sequence[str]) -> list[str]:
+    """The usage columns a summary by ``keys`` reads (fewer columns held: less memory on large logs)."""
+    wanted = {COLUMN_KEYS[k] for k in keys if k in COLUMN_KEYS}
+    if any(k.startswith("tag:") for k in keys):
+        wanted.add("tags")
+    return [c for c in COLUMNS_READ if c in wanted or c not in ("project", "api_key_id", "user", "tags")]
+
+
 @dataclass
 class Summary:
     by: list[str]
@@ -306,11 +314,18 @@ def report_usage(
     """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
     from tokctl.readers import read_usage_with_accounting
 
-    parse_by(by)
+    keys = parse_by(by)
     zone = _zone(tz)
     _moment(since, zone, "--since"), _moment(until, zone, "--until")
     result = read_usage_with_accounting(
-        paths, source, strict, mapping=mapping, price=True, columns=COLUMNS_READ, progress=progress, workers=workers
+        paths,
+        source,
+        strict,
+        mapping=mapping,
+        price=True,
+        columns=columns_for(keys),
+        progress=progress,
+        workers=workers,
     )
     summary = summarize(result.table, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
     return summary, result.accounting
