@@ -1,11 +1,12 @@
 """Collect canonical rows column by column and turn them into Arrow record batches.
 
-Rows are appended to one Python list per column (cheap), and each list becomes an Arrow array once per
-batch (fast, typed). Timestamps travel as integer microseconds until then.
+Rows are kept as the dicts the readers made and become Arrow arrays once per batch (fast, typed).
+Timestamps travel as integer microseconds until then.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from tokctl.schema import USAGE_COLUMNS, usage_schema
@@ -17,41 +18,44 @@ BATCH_ROWS = 65_536
 class BatchBuilder:
     """Append rows; :meth:`flush` returns (RecordBatch, int64 identity hashes) and starts a new batch.
 
-    Each row is kept as a tuple in schema order (one C-level pass over the row dict) and the tuples are
-    transposed into columns at flush time, which is several times faster than 38 appends per row.
+    The row dicts are converted in one call as an Arrow struct array (pyarrow looks the fields up in C++,
+    about twice as fast as transposing them in Python), then split into the schema's columns.
     """
 
     def __init__(self) -> None:
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[dict[str, Any]] = []
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def add(self, row: dict[str, Any]) -> None:
-        self._rows.append(tuple(map(row.get, COLUMN_NAMES)))
+        self._rows.append(row)
 
     def flush(self) -> tuple[Any, Any]:
         import pyarrow as pa
 
         rows, self._rows = self._rows, []
         schema = usage_schema()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMN_NAMES]
-        arrays = [_array(list(values), field.type) for values, field in zip(columns, schema, strict=True)]
+        children = pa.array(rows, type=_row_type()).flatten()
+        arrays = [
+            child.dictionary_encode() if pa.types.is_dictionary(field.type) else child
+            for child, field in zip(children, schema, strict=True)
+        ]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-        hashes = pa.array([identity_hash(record_id) for record_id in columns[0]], pa.int64())
+        hashes = pa.array([identity_hash(row["record_id"]) for row in rows], pa.int64())
         return batch, hashes
+
+
+@functools.cache
+def _row_type() -> Any:
+    """The usage schema as one struct, dictionary columns as plain strings (encoded after conversion)."""
+    import pyarrow as pa
+
+    return pa.struct(
+        [pa.field(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type) for f in usage_schema()]
+    )
 
 
 def identity_hash(record_id: str) -> int:
     """64 bits of the record id, to find duplicates across batches with little memory."""
     return int(record_id[:16], 16) - (1 << 63)
-
-
-def _array(values: list[Any], arrow_type: Any) -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(arrow_type):
-        return pa.array(values, pa.string()).dictionary_encode()
-    if pa.types.is_map(arrow_type):
-        return pa.array([None if v is None else list(v.items()) for v in values], arrow_type)
-    return pa.array(values, arrow_type)

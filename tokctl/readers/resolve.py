@@ -104,6 +104,11 @@ def host_hint(url: Any) -> str | None:
     """The vendor hint of an API base URL, or None for an unknown host."""
     if not isinstance(url, str):
         return None
+    return _host_hint(url)
+
+
+@functools.lru_cache(maxsize=1024)
+def _host_hint(url: str) -> str | None:
     m = _HOST.match(url.strip())
     if not m:
         return None

@@ -114,8 +114,10 @@ def _iso_us(value: str, field: str) -> int:
         moment = _iso_fallback(value, field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    # Whole seconds through timestamp() (exact as a float), microseconds added as an integer.
+    micro = moment.microsecond
+    seconds = moment.replace(microsecond=0).timestamp() if micro else moment.timestamp()
+    return int(seconds) * 1_000_000 + micro
 
 
 def _iso_fallback(value: str, field: str) -> dt.datetime:
