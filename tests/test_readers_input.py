@@ -174,3 +174,19 @@ def test_parallel_reading_gives_the_same_rows_in_the_same_order(tmp_path) -> Non
     parallel, parallel_acc = collect(2)
     assert parallel == serial
     assert parallel_acc.to_dict() == serial_acc.to_dict()
+
+
+def test_a_truncated_gzip_keeps_what_came_before(tmp_path) -> None:
+    data = gzip.compress(((json.dumps(CHAT) + "\n") * 50 + json.dumps({**CHAT, "id": "last"}) * 2000).encode())
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) - 40])
+    rows, acc = read(tmp_path / "cut.jsonl.gz")
+    assert acc.reasons["unreadable"].count == 1 and acc.records == acc.parsed + acc.skipped
+    assert len(rows) == 1 and acc.rows == 50  # fifty copies of one response, collapsed
+    assert acc.reasons["unreadable"].first.endswith("cut.jsonl.gz:51")  # the line the cut fell in
+
+
+def test_bom_crlf_and_invalid_utf8(tmp_path) -> None:
+    path = tmp_path / "win.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(CHAT).encode() + b"\r\n" + b'{"id": "\xff\xfe"}\r\n')
+    rows, acc = read(path)
+    assert (len(rows), acc.reasons["bad_json"].first.endswith("win.jsonl:2")) == (1, True)

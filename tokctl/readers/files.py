@@ -87,15 +87,58 @@ def open_stream(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     head = raw.peek(4)[:4]
     if head[:2] == b"\x1f\x8b":
-        import gzip
-
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 20), raw  # type: ignore[arg-type]
+        return io.BufferedReader(_GzipStream(raw), 1 << 20), raw
     if head == b"\x28\xb5\x2f\xfd":
         import zstandard
 
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         return io.BufferedReader(reader, 1 << 20), raw  # type: ignore[arg-type]
     return raw, raw
+
+
+class _GzipStream(io.RawIOBase):
+    """gzip (several members allowed) as a stream that hands out every byte it could decompress before it
+    reports a truncated file, so the records before the cut are still read."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._pending = b""
+        self._truncated = False
+        self._start_member()
+
+    def _start_member(self) -> None:
+        import zlib
+
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._member_started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            if self._truncated:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                if not self._member_started:
+                    return 0
+                self._truncated = True
+                continue
+            self._feed(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _feed(self, chunk: bytes) -> None:
+        while chunk:
+            self._member_started = True
+            self._pending += self._inflate.decompress(chunk)
+            if not self._inflate.eof:
+                return
+            chunk = self._inflate.unused_data  # the next member, if any
+            self._start_member()
 
 
 def records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:

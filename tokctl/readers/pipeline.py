@@ -225,11 +225,11 @@ def read_task(
                     meter.report(raw.tell() - task.offset)
                     yield None
     except (OSError, EOFError) as exc:
-        _skip(acc, strict, "unreadable", f"{display}:{line}", str(exc) or type(exc).__name__)
+        _skip(acc, strict, "unreadable", f"{display}:{line + 1}", str(exc) or type(exc).__name__)
     except Exception as exc:  # zstandard.ZstdError and friends: a corrupt compressed stream
         if type(exc).__module__.split(".")[0] not in ("zstandard", "zlib", "gzip"):
             raise
-        _skip(acc, strict, "unreadable", f"{display}:{line}", str(exc) or type(exc).__name__)
+        _skip(acc, strict, "unreadable", f"{display}:{line + 1}", str(exc) or type(exc).__name__)
     if acc.records == before and task.length is None:
         _skip(acc, strict, "empty_file", f"{display}:0", "no records in the file")
     meter.done += task.length if task.length is not None else _size(path)
