@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_US = dt.timedelta(microseconds=1)
 
 
 class Skip(Exception):
@@ -114,10 +115,7 @@ def _iso_us(value: str, field: str) -> int:
         moment = _iso_fallback(value, field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    # Whole seconds through timestamp() (exact as a float), microseconds added as an integer.
-    micro = moment.microsecond
-    seconds = moment.replace(microsecond=0).timestamp() if micro else moment.timestamp()
-    return int(seconds) * 1_000_000 + micro
+    return (moment - _EPOCH) // _ONE_US  # exact integer arithmetic, in C
 
 
 def _iso_fallback(value: str, field: str) -> dt.datetime:

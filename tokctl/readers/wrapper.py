@@ -48,7 +48,7 @@ _USAGE_KEYS = ("usage", "usageMetadata")
 
 
 def is_wrapper(value: dict[str, Any]) -> bool:
-    return "response" in value and any(key in value for key in WRAPPER_KEYS)
+    return "response" in value and not WRAPPER_KEYS.isdisjoint(value)
 
 
 def http_status_name(code: int) -> str:
@@ -111,40 +111,52 @@ def _usage_free_row(log: dict[str, Any], response: Any, cut: bool) -> dict[str, 
 
 
 def _overlay(row: dict[str, Any], log: dict[str, Any]) -> None:
-    request = obj(log.get("request"))
-    start = timestamp_us(log.get("timestamp"), "timestamp")
-    if start is not None:
-        row["ts_start"] = start
+    # Runs once per wrapped request: each optional key is looked up once and skipped when absent.
+    get = log.get
+    value = get("timestamp")
+    if value is not None:
+        row["ts_start"] = timestamp_us(value, "timestamp")
     start = row.get("ts_start")
     if start is not None:
-        latency = duration_us(log.get("latency_ms"), "latency_ms", 1e-3)
-        if latency is not None:
-            row["ts_end"] = start + latency
-        first = duration_us(log.get("ttft_ms"), "ttft_ms", 1e-3)
-        if first is not None:
-            row["ts_first_token"] = start + first
-    for column in ("project", "user"):
-        value = text(log.get(column), column)
+        value = get("latency_ms")
         if value is not None:
-            row[column] = value
-    key_id = text(log.get("api_key_id"), "api_key_id") or key_field(text(log.get("api_key"), "api_key"))
-    if key_id is not None:
-        row["api_key_id"] = key_id
-    tags = tag_map(log.get("tags"))
-    if tags:
-        row["tags"] = {**(row.get("tags") or {}), **tags}
-    headers = {str(k).lower(): v for k, v in obj(log.get("response_headers")).items()}
-    request_id = text(log.get("request_id") or headers.get("x-request-id") or headers.get("request-id"), "request_id")
+            row["ts_end"] = start + duration_us(value, "latency_ms", 1e-3)  # type: ignore[operator]
+        value = get("ttft_ms")
+        if value is not None:
+            row["ts_first_token"] = start + duration_us(value, "ttft_ms", 1e-3)  # type: ignore[operator]
+    for column in ("project", "user"):
+        value = get(column)
+        if value is not None:
+            row[column] = text(value, column)
+    value = get("api_key_id")
+    if value is not None:
+        row["api_key_id"] = text(value, "api_key_id")
+    else:
+        value = get("api_key")
+        if value is not None:
+            row["api_key_id"] = key_field(text(value, "api_key"))
+    value = get("tags")
+    if value is not None:
+        tags = tag_map(value)
+        if tags:
+            row["tags"] = {**(row.get("tags") or {}), **tags}
+    request_id = get("request_id")
+    if request_id is None and "response_headers" in log:
+        headers = {str(k).lower(): v for k, v in obj(get("response_headers")).items()}
+        request_id = headers.get("x-request-id") or headers.get("request-id")
     if request_id is not None:
-        row["request_id"] = request_id
-    hint = vendor_hint(log.get("provider")) or host_hint(log.get("base_url"))
+        row["request_id"] = text(request_id, "request_id")
+    value = get("provider")
+    hint = vendor_hint(value) if value is not None else host_hint(get("base_url"))
     if hint is not None:
         row["_hint"], row["_hard"] = hint, True
-    if row.get("model_reported") is None:
-        row["model_reported"] = text(request.get("model"), "request.model")
-    if row.get("service_tier") is None:
-        row["service_tier"] = text(request.get("service_tier"), "request.service_tier")
-    code = log.get("http_status", log.get("status_code"))
+    request = get("request")
+    if type(request) is dict:
+        if row.get("model_reported") is None:
+            row["model_reported"] = text(request.get("model"), "request.model")
+        if row.get("service_tier") is None:
+            row["service_tier"] = text(request.get("service_tier"), "request.service_tier")
+    code = get("http_status", get("status_code"))
     if type(code) is int:
         row["http_status"] = code
         if code >= 400 or row.get("status") is None:
