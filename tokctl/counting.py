@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from tokctl.errors import UsageError
-from tokctl.registry.catalog import resolve_model
 from tokctl.registry.tokenizers import Tokenizer, get_tokenizer
 from tokctl.tokenize import textio
 from tokctl.tokenize.engines import SentencePieceEngine, get_engine
@@ -139,6 +138,9 @@ def resolve_targets(
 ) -> list[Target]:
     """Models and tokenizers to count for; o200k_base when neither is given. Duplicates are dropped."""
     targets: list[Target] = []
+    if models:
+        # The price registry (all provider files) is read only when a model name needs resolving.
+        from tokctl.registry.catalog import resolve_model
     for name in models:
         resolved = resolve_model(name, provider)
         targets.append(Target(name, resolved.platform.id, get_tokenizer(resolved.model.tokenizer)))

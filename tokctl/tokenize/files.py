@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from tokctl.errors import IntegrityError, NetworkError, TokenizerUnavailableError
@@ -38,6 +37,8 @@ def cached_path(spec: TokenizerFile) -> Path:
 
 def package_path(source: str) -> Path | None:
     """The local path of a ``package:DIST/PATH`` source, or None when DIST is not installed."""
+    from importlib import metadata  # ~10 ms to import; only needed when the cache misses
+
     dist_name, _, rel = source.removeprefix("package:").partition("/")
     try:
         dist = metadata.distribution(dist_name)
