@@ -77,6 +77,10 @@ class InputNotFoundError(TokctlError):
     """A path given on the command line does not exist or holds nothing to read."""
 
 
+class OutputError(TokctlError):
+    """An output file or directory cannot be written (or would overwrite something that is not ours)."""
+
+
 class FxError(TokctlError):
     """No exchange rate for a requested conversion."""
 

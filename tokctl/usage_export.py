@@ -12,13 +12,12 @@ An interrupted export leaves the previous output as it was and no partial file.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tokctl.errors import UsageError
+from tokctl.errors import OutputError, UsageError
+from tokctl.export import move_into_place, staging_dir
 from tokctl.readers import Accounting, count_unpriced, priced_batches
 from tokctl.readers.batch import BATCH_ROWS
 
@@ -61,38 +60,40 @@ def export_usage(
     if focus and keys:
         raise UsageError("--focus writes one file of FOCUS rows", fix="leave out --partition-by with --focus")
     target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
     acc = Accounting()
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        stage = staging / "stage.parquet"
-        hashes = []
-        unpriced = 0
-        with pq.ParquetWriter(stage, usage_schema()) as writer:
-            for batch, batch_hashes in priced_batches(
+        with staging_dir(target) as staging:
+            stage = staging / "stage.parquet"
+            hashes = []
+            unpriced = 0
+            read = priced_batches(
                 paths, source, strict, mapping=mapping, price=True, accounting=acc, progress=progress, workers=workers
-            ):
-                writer.write_batch(batch)
-                hashes.append(batch_hashes)
-                unpriced += count_unpriced(batch)
-        from tokctl.readers import dedup
+            )
+            with pq.ParquetWriter(stage, usage_schema()) as writer:
+                for batch, batch_hashes in read:
+                    writer.write_batch(batch)
+                    hashes.append(batch_hashes)
+                    unpriced += count_unpriced(batch)
+            from tokctl.readers import dedup
 
-        chosen = dedup.plan(hashes)
-        acc.duplicates = chosen.duplicates
-        if chosen.keep is None:
-            acc.unpriced = unpriced
-        batches = _final_batches(stage, chosen, acc)
-        if focus:
-            result = _write_focus(batches, staging / "focus.parquet")
-        elif keys:
-            result = _write_partitioned(batches, staging / "dataset", keys)
-        elif chosen.keep is None:
-            result = stage  # nothing to take out: the staging file is the result
-        else:
-            result = _write_file(batches, staging / "final.parquet", usage_schema())
-        _move_into_place(result, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            chosen = dedup.plan(hashes)
+            acc.duplicates = chosen.duplicates
+            if chosen.keep is None:
+                acc.unpriced = unpriced
+            batches = _final_batches(stage, chosen, acc)
+            if focus:
+                result = _write_focus(batches, staging / "focus.parquet")
+            elif keys:
+                result = _write_partitioned(batches, staging / "dataset", keys)
+            elif chosen.keep is None:
+                result = stage  # nothing to take out: the staging file is the result
+            else:
+                result = _write_file(batches, staging / "final.parquet", usage_schema())
+            move_into_place(result, target)
+    except OSError as exc:  # the disk filled up, or the directory went away: the previous output is intact
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror or exc}", fix="check the free space and the output directory"
+        ) from None
     return acc
 
 
@@ -163,20 +164,3 @@ def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> P
     if not path.exists():
         path.mkdir()
     return path
-
-
-def _move_into_place(result: Path, target: Path) -> None:
-    """One rename puts the result in place; an old target is moved aside first and removed after."""
-    if not target.exists() and not target.is_symlink():
-        os.replace(result, target)
-        return
-    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    old = aside / "old"
-    os.replace(target, old)
-    try:
-        os.replace(result, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    finally:
-        shutil.rmtree(aside, ignore_errors=True)
