@@ -60,7 +60,9 @@ def _any_value(value: Any) -> Any:
 
 def parse_span(span: dict[str, Any]) -> dict[str, Any]:
     attrs = attributes(span.get("attributes"))
-    if not any(key in attrs for key in _USAGE_KEYS):
+    failed = obj(span.get("status")).get("code") in (2, "STATUS_CODE_ERROR") or attrs.get("error.type") is not None
+    if not any(key in attrs for key in _USAGE_KEYS) and not (failed and attrs.get("gen_ai.request.model")):
+        # A failed model call usually carries no usage; it is kept (tokens null) so quality counts the error.
         raise Skip("no_usage", "a span without gen_ai.usage attributes")
     operation = attrs.get("gen_ai.operation.name")
     if operation in _AGGREGATE_OPERATIONS:
@@ -93,8 +95,7 @@ def parse_span(span: dict[str, Any]) -> dict[str, Any]:
     provider = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")
     hint = vendor_hint(provider) or host_hint(attrs.get("server.address"))
     row["_hint"], row["_hard"] = hint, hint is not None
-    status = obj(span.get("status"))
-    if status.get("code") in (2, "STATUS_CODE_ERROR") or row["error_type"] is not None:
+    if failed:
         row["status"] = "error"
     row["tags"] = _tags(span, attrs)
     trace_id, span_id = span.get("traceId") or span.get("trace_id"), span.get("spanId") or span.get("span_id")
