@@ -8,7 +8,10 @@ chunks are counted on all cores.
 from __future__ import annotations
 
 import contextlib
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from tokctl.errors import UsageError
 from tokctl.registry.tokenizers import Tokenizer, get_tokenizer
 from tokctl.tokenize import textio
-from tokctl.tokenize.engines import SentencePieceEngine, get_engine
+from tokctl.tokenize.engines import SentencePieceEngine, TiktokenEngine, get_engine
 from tokctl.tokenize.estimate import ScriptStats, estimate_basis, estimate_tokens
 
 DEFAULT_TOKENIZER = "o200k_base"
@@ -178,12 +181,38 @@ def _finish(target: Target, tally: _Tally) -> Count:
     )
 
 
+def _workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 class _Counter:
     def __init__(self, targets: list[Target]) -> None:
         self.targets = targets
         self.engines = {pid: get_engine(pid) for pid in dict.fromkeys(t.physical for t in targets)}
         self.needs_scripts = any(t.tokenizer.is_estimate for t in targets)
         self.allow_space_cut = not any(isinstance(e, SentencePieceEngine) for e in self.engines.values())
+        # tiktoken releases the GIL per chunk: chunks can stream through a thread pool while this thread reads
+        # on. HF and SentencePiece parallelize inside one call over a batch, so they get batches instead.
+        self.per_chunk = all(isinstance(e, TiktokenEngine) for e in self.engines.values())
+
+    def count_stream(self, items: Iterator[tuple[int, textio.Chunk]]) -> Iterator[tuple[int, _Tally]]:
+        """(input index, tally) of every chunk, counted on all cores; memory bounded by the chunks in flight."""
+        if not self.per_chunk:
+            for batch in _batches(items):
+                yield from zip((i for i, _ in batch), self.count_batch([c for _, c in batch]), strict=True)
+            return
+        workers = _workers()
+        in_flight: deque[tuple[int, Future[list[_Tally]]]] = deque()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for index, chunk in items:
+                in_flight.append((index, pool.submit(self.count_batch, [chunk])))
+                # Two chunks per worker in flight: the cores stay busy while this thread reads the next ones.
+                while len(in_flight) > 2 * workers:
+                    done_index, future = in_flight.popleft()
+                    yield done_index, future.result()[0]
+            while in_flight:
+                done_index, future = in_flight.popleft()
+                yield done_index, future.result()[0]
 
     def count_batch(self, chunks: list[textio.Chunk]) -> list[_Tally]:
         tallies = [_Tally(chars=len(c.text), forced_cuts=int(c.forced)) for c in chunks]
@@ -300,9 +329,8 @@ def count_paths(
                     progress(counting.bytes_read)
 
     tallies: dict[int, _Tally] = {}
-    for batch in _batches(chunks()):
-        for (index, _), part in zip(batch, counter.count_batch([c for _, c in batch]), strict=True):
-            tallies.setdefault(index, _Tally()).merge(part)
+    for index, part in counter.count_stream(chunks()):
+        tallies.setdefault(index, _Tally()).merge(part)
     files = []
     total = _Tally()
     for index, path in enumerate(inputs):
