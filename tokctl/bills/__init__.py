@@ -60,8 +60,15 @@ def detect(path: Path) -> str:
     from tokctl.bills._tabular import header, is_parquet
 
     if not is_parquet(path) and path.suffix != ".gz":
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.read(4096).lstrip()
+        with open(path, "rb") as fh:
+            raw = fh.read(4096)
+        if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputFormatError(
+                "binary data or UTF-16 text (NUL bytes), not a UTF-8 export",
+                where=f"{path}:{raw[: raw.index(0)].count(10) + 1}",
+                fix="save the export as UTF-8 CSV or JSON",
+            )
+        head = raw.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
         if head[:1] in ("{", "["):
             text = path.read_text(encoding="utf-8")
             first = next((doc for _, doc in documents(text, str(path))), None)
@@ -107,6 +114,64 @@ def read_file(
     return generic.read(path, strict=strict, mapping=mapping, tz=tz)
 
 
+def _file_error(path: Path, bill_format: str | None, exc: Exception) -> TokctlError:
+    """A file that cannot be read as a whole, as a one-line error; anything unforeseen stays a bug (exit 70)."""
+    import gzip
+    import zlib
+
+    import pyarrow as pa
+
+    if isinstance(exc, UnicodeDecodeError):
+        return InputFormatError(
+            f"not UTF-8 text ({_encoding_hint(path, exc)})",
+            where=f"{path}:{_line_of_byte(path, exc)}",
+            fix="save the export as UTF-8 (a GBK console export: iconv -f GB18030 -t UTF-8)",
+        )
+    if isinstance(exc, json.JSONDecodeError):
+        return InputFormatError(
+            f"invalid JSON: {exc.msg}", where=f"{path}:{exc.lineno}", fix="check the file, or give --bill-format"
+        )
+    if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile):
+        return InputFormatError(
+            f"damaged or cut-short compressed file ({exc})", where=str(path), fix="download the export again"
+        )
+    if isinstance(exc, pa.ArrowException) and not isinstance(exc, MemoryError):
+        return InputFormatError(
+            f"not a readable Parquet file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+            where=str(path),
+            fix="check the file, or export the bill again",
+        )
+    if isinstance(exc, OSError):
+        return InputNotFoundError(f"cannot read {path}: {exc.strerror or exc}", fix="check the path")
+    raise exc
+
+
+def _encoding_hint(path: Path, exc: UnicodeDecodeError) -> str:
+    import codecs
+
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16 text"
+    return f"{exc.reason} at byte {exc.start}" if exc.object[:2] == head[:2] else exc.reason
+
+
+def _line_of_byte(path: Path, exc: UnicodeDecodeError) -> int:
+    """The line of the first byte that is not UTF-8 (read again in blocks: only ever on this error path)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as found:
+                return line + block.count(b"\n", 0, max(found.start, 0))
+            line += block.count(b"\n")
+    return line
+
+
 def read_bill(
     paths: Iterable[str | Path] | str | Path,
     bill_format: str | None = None,
@@ -133,17 +198,13 @@ def read_bill(
     result = BillRead(charge_schema().empty_table())
     tables = []
     for path in _expand(paths):
-        fmt = bill_format or ("csv" if rules is not None else detect(path))
         try:
+            fmt = bill_format or ("csv" if rules is not None else detect(path))
             read = read_file(path, fmt, strict=strict, mapping=rules, ledgers=ledgers, tz=tz)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputFormatError(
-                f"cannot read as {fmt}: {exc}", where=str(path), fix="check the file, or give --bill-format"
-            ) from None
         except TokctlError:
             raise
-        except OSError as exc:
-            raise InputNotFoundError(f"cannot read {path}: {exc.strerror}", fix="check the path") from None
+        except Exception as exc:
+            raise _file_error(path, bill_format, exc) from None
         tables.append(read.table)
         result.skipped += read.skipped
         result.files.append((str(path), fmt))

@@ -17,6 +17,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokctl.errors import InputFormatError
+from tokctl.schema import MAX_TOKENS, MONEY_PRECISION, MONEY_SCALE
+
+MONEY_LIMIT_DIGITS = MONEY_PRECISION - MONEY_SCALE
 
 # ISO 4217 active codes (2026): a bill in anything else is refused rather than guessed.
 _ISO_4217 = frozenset(
@@ -74,6 +77,8 @@ def decimal(value: Any, what: str = "amount") -> Decimal:
             raise LineError(f"{what} {value!r} is not a number") from None
     if not number.is_finite():
         raise LineError(f"{what} {value!r} is not a finite number")
+    if number and number.adjusted() >= MONEY_LIMIT_DIGITS:
+        raise LineError(f"{what} {_short(value)} is too large (amounts stay below 10^{MONEY_LIMIT_DIGITS})")
     return number
 
 
@@ -82,7 +87,17 @@ def tokens(quantity: Any, multiplier: int = 1, what: str = "quantity") -> int:
     number = decimal(quantity, what) * multiplier
     if number < 0:
         raise LineError(f"{what} {quantity!r} is negative")
-    return int(number.to_integral_value())
+    if number > MAX_TOKENS:
+        raise LineError(f"{what} {_short(quantity)} is more tokens than any bill line holds (limit 2^53 - 1)")
+    whole = number.to_integral_value()
+    if multiplier == 1 and whole != number:  # in 1K or 1M units a bill rounds; in tokens a fraction is bad input
+        raise LineError(f"{what} {_short(quantity)} is not a whole number of tokens")
+    return int(whole)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -98,6 +113,13 @@ def moment(value: Any, tz: dt.tzinfo, what: str = "time") -> dt.datetime:
     """An aware UTC datetime from unix seconds, RFC 3339 text, or a bare date (midnight in ``tz``)."""
     if isinstance(value, bool) or value is None:
         raise LineError(f"{what} is missing")
+    try:
+        return _moment(value, tz, what)
+    except (OverflowError, OSError, ValueError):  # past year 9999 (or before year 1) once in UTC
+        raise LineError(f"{what} {_short(value)} is out of the range of dates (years 1 to 9999)") from None
+
+
+def _moment(value: Any, tz: dt.tzinfo, what: str) -> dt.datetime:
     if isinstance(value, int | Decimal):
         return dt.datetime.fromtimestamp(int(value), dt.UTC)
     if isinstance(value, dt.datetime):
@@ -117,9 +139,12 @@ def moment(value: Any, tz: dt.tzinfo, what: str = "time") -> dt.datetime:
 
 def next_day(start: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """Midnight after ``start`` in ``tz`` (23 or 25 hours on a DST change)."""
-    local = start.astimezone(tz)
-    following = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return following.astimezone(dt.UTC)
+    try:
+        local = start.astimezone(tz)
+        following = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+        return following.astimezone(dt.UTC)
+    except OverflowError:
+        raise LineError(f"the day after {start.date()} is out of the range of dates (years 1 to 9999)") from None
 
 
 def line_id(*parts: Any) -> str:
@@ -147,6 +172,9 @@ class LineBuilder:
         unknown = set(values) - {name for name, *_ in CHARGE_COLUMNS}
         if unknown:
             raise AssertionError(f"not charge columns: {sorted(unknown)}")
+        for name, spec, *_ in CHARGE_COLUMNS:  # checked before any column grows: a bad line adds nothing
+            if spec in ("string", "dict"):
+                values[name] = _label(values.get(name), name)
         for name, *_ in CHARGE_COLUMNS:
             self.columns.setdefault(name, [None] * self.count).append(values.get(name))
         self.count += 1
@@ -161,6 +189,15 @@ class LineBuilder:
             return schema.empty_table()
         arrays = [_array(self.columns[name], schema.field(name).type) for name, *_ in CHARGE_COLUMNS]
         return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _label(value: Any, name: str) -> str | None:
+    """Text columns hold text: numbers are written as text, anything else makes the line unusable."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
+        return str(value)
+    raise LineError(f"{name} is {type(value).__name__}, not text")
 
 
 def _array(values: list[Any], arrow_type: Any) -> Any:

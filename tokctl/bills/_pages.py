@@ -36,6 +36,13 @@ def _decode(text: str, pos: int, path: str) -> tuple[Any, int]:
             where=f"{path}:{exc.lineno}",
             fix="the file must hold JSON pages as the API returned them",
         ) from None
+    except (RecursionError, ValueError) as exc:  # nesting past the parser's depth; a number of 4300+ digits
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
+        raise InputFormatError(
+            f"invalid JSON: {why}",
+            where=f"{path}:{text.count(chr(10), 0, pos) + 1}",
+            fix="the file must hold JSON pages as the API returned them",
+        ) from None
 
 
 def documents(text: str, path: str) -> Iterator[tuple[int, Any]]:

@@ -31,7 +31,11 @@ def header(path: Path) -> list[str]:
 
         return list(pq.read_schema(path).names)
     with _text(path) as fh:
-        return next(csv.reader(fh), [])
+        reader = csv.reader(fh)
+        try:
+            return next(reader, [])
+        except csv.Error as exc:
+            raise _csv_error(path, reader.line_num, exc) from None
 
 
 def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -51,7 +55,7 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if names is None:
             raise InputFormatError("the file is empty", where=str(path), fix="give a bill export with a header row")
         line = reader.line_num
-        for values in reader:
+        for values in _checked(reader, path):
             if not any(v.strip() for v in values):
                 line = reader.line_num
                 continue
@@ -63,6 +67,22 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 )
             yield line + 1, dict(zip(names, values, strict=True))
             line = reader.line_num
+
+
+def _checked(reader: Any, path: Path) -> Iterator[list[str]]:
+    while True:
+        start = reader.line_num + 1  # the line the next row starts on
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field past the size limit, a NUL byte
+            raise _csv_error(path, start, exc) from None
+        yield values
+
+
+def _csv_error(path: Path, line: int, exc: csv.Error) -> InputFormatError:
+    return InputFormatError(f"unreadable CSV: {exc}", where=f"{path}:{max(line, 1)}", fix="check the CSV export")
 
 
 def require(path: Path, names: list[str], needed: tuple[str, ...], fmt: str) -> None:

@@ -50,7 +50,7 @@ def read(path: Path, *, strict: bool, ledger: BucketLedger, kind: str) -> FileRe
                 start = dt.datetime.fromtimestamp(int(bucket["start_time"]), dt.UTC)
                 end = dt.datetime.fromtimestamp(int(bucket["end_time"]), dt.UTC)
                 results = list(bucket.get("results") or [])
-            except (KeyError, TypeError, ValueError, OverflowError):
+            except (KeyError, TypeError, ValueError, OverflowError, OSError):
                 collector.skip(line, "bad bucket", "a bucket needs integer start_time and end_time")
                 continue
             if not ledger.admit(Bucket(start, end, results, f"{path}:{line}"), collector, line):
