@@ -227,14 +227,14 @@ def parse_chat(text: str, where: str) -> tuple[list[dict[str, Any]], list[dict[s
     if not stripped:
         raise InputFormatError("empty chat file", where=where, fix="give a JSON list of messages")
     try:
-        doc: Any = json.loads(stripped)
+        doc: Any = _loads(stripped, where, 1)
     except json.JSONDecodeError as first_error:
         doc = []
         for lineno, line in enumerate(stripped.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                doc.append(json.loads(line))
+                doc.append(_loads(line, where, lineno))
             except json.JSONDecodeError as exc:
                 error = exc if lineno > 1 else first_error
                 raise InputFormatError(
@@ -261,7 +261,49 @@ def parse_chat(text: str, where: str) -> tuple[list[dict[str, Any]], list[dict[s
             )
     if tools is not None and not isinstance(tools, list):
         raise InputFormatError("tools is not a list", where=where, fix="give tools as a list of tool objects")
+    for index, tool in enumerate(tools or []):
+        _check_tool(tool, f"tools[{index}]", where)
     return doc, tools
+
+
+def _loads(text: str, where: str, line: int) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as exc:  # nesting past the parser's depth; a number of 4300+ digits
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
+        raise InputFormatError(
+            f"invalid JSON: {why}", where=f"{where}:{line}", fix="give a JSON list of messages"
+        ) from None
+
+
+def _check_tool(tool: Any, path: str, where: str) -> None:
+    """The shape the published tool-token rule reads: objects where it looks keys up, a list for enum."""
+
+    def bad(part: str, kind: str) -> InputFormatError:
+        return InputFormatError(
+            f"{part} is not {kind}",
+            where=where,
+            fix='write tools as [{"type": "function", "function": {"name": ..., "parameters": {...}}}]',
+        )
+
+    if not isinstance(tool, dict):
+        raise bad(path, "an object")
+    function = tool.get("function", tool)
+    if not isinstance(function, dict):
+        raise bad(f"{path}.function", "an object")
+    parameters = function.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise bad(f"{path}.function.parameters", "an object")
+    properties = (parameters or {}).get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        raise bad(f"{path}.function.parameters.properties", "an object")
+    for key, prop in (properties or {}).items():
+        if not isinstance(prop, dict):
+            raise bad(f"{path}.function.parameters.properties.{key}", "an object")
+        if "enum" in prop and not isinstance(prop["enum"], list):
+            raise bad(f"{path}.function.parameters.properties.{key}.enum", "a list")
 
 
 def count_chat_file(path: Path, models: list[str], provider: str | None = None) -> ChatResult:

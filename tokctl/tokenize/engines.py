@@ -44,6 +44,12 @@ def _normalize(tokenizer: Tokenizer, text: str) -> str:
     return unicodedata.normalize(form, text) if form else text  # type: ignore[arg-type]
 
 
+def _without_surrogates(texts: Sequence[str]) -> list[str]:
+    """Lone surrogates (a JSON ``"\\ud800"`` escape) as U+FFFD, the way tiktoken counts them; the Rust and C++
+    engines refuse such strings outright."""
+    return [t.encode("utf-16", "surrogatepass").decode("utf-16", "replace") for t in texts]
+
+
 # ---- tiktoken ----------------------------------------------------------------------------------------------
 
 
@@ -158,7 +164,10 @@ class TiktokenEngine:
             size = sum(map(len, texts))
             if size <= self._small_budget:
                 self._small_budget -= size
-                return [small(_normalize(self.tokenizer, t)) for t in texts]
+                try:
+                    return [small(_normalize(self.tokenizer, t)) for t in texts]
+                except UnicodeEncodeError:
+                    return [small(_normalize(self.tokenizer, t)) for t in _without_surrogates(texts)]
         if len(texts) <= 1:
             return [self._count(t) for t in texts]
         self._enc()
@@ -179,10 +188,19 @@ class HFEngine:
         self._tok = HFTokenizer.from_str(verified.data.decode("utf-8"))
 
     def encode(self, text: str) -> list[int]:
-        return list(self._tok.encode(_normalize(self.tokenizer, text), add_special_tokens=False).ids)
+        try:
+            return list(self._tok.encode(_normalize(self.tokenizer, text), add_special_tokens=False).ids)
+        except TypeError:
+            return self.encode(_without_surrogates([text])[0])
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         texts = [_normalize(self.tokenizer, t) for t in texts]
+        try:
+            return self._count_many(texts)
+        except TypeError:
+            return self._count_many(_without_surrogates(texts))
+
+    def _count_many(self, texts: list[str]) -> list[int]:
         if len(texts) == 1:
             return [len(self._tok.encode(texts[0], add_special_tokens=False).ids)]
         # encode_batch_fast skips offsets and runs on all cores in Rust.
@@ -208,16 +226,20 @@ class SentencePieceEngine:
         self._newline = len(self._sp.encode("\n"))
 
     def encode(self, text: str) -> list[int]:
-        return list(self._sp.encode(text))
+        return list(self._sp.encode(_without_surrogates([text])[0]))
+
+    def _encode_many(self, texts: list[str]) -> list[list[int]]:
+        try:
+            return self._sp.encode(texts, num_threads=_workers())  # type: ignore[no-any-return]
+        except TypeError:
+            return self._sp.encode(_without_surrogates(texts), num_threads=_workers())  # type: ignore[no-any-return]
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        encoded = self._sp.encode(list(texts), num_threads=_workers())
-        return [len(ids) for ids in encoded]
+        return [len(ids) for ids in self._encode_many(list(texts))]
 
     def count_continuations(self, texts: Sequence[str]) -> list[int]:
         """Counts of pieces that follow a newline in a larger text."""
-        encoded = self._sp.encode(["\n" + t for t in texts], num_threads=_workers())
-        return [len(ids) - self._newline for ids in encoded]
+        return [len(ids) - self._newline for ids in self._encode_many(["\n" + t for t in texts])]
 
 
 _ENGINES: dict[str, Engine] = {}
