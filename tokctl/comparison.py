@@ -13,7 +13,7 @@ import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,20 @@ def _count(content: str | Sequence[str], targets: list[Target]) -> tuple[dict[tu
     return {(c.model, c.provider): c for c in counts}, chars, nbytes
 
 
+def _ratio(value: Decimal | float | str) -> Decimal:
+    """A finite, non-negative ratio of output to input tokens, at most 10^6 (a million output tokens per input
+    token is already beyond any model)."""
+    try:
+        ratio = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise UsageError(f"--output-ratio {value!r} is not a number", fix="write e.g. --output-ratio 0.25") from None
+    if not ratio.is_finite() or ratio < 0 or ratio > 1_000_000:
+        raise UsageError(
+            f"--output-ratio {value!r} must be a number from 0 to 1000000", fix="write e.g. --output-ratio 0.25"
+        )
+    return ratio
+
+
 def _output_tokens(tokens: int, output_tokens: int | None, output_ratio: Decimal | None) -> int:
     if output_tokens is not None:
         return output_tokens
@@ -206,9 +220,7 @@ def compare(
         raise UsageError("give --output-tokens or --output-ratio, not both")
     if requests < 1:
         raise UsageError(f"--requests must be at least 1, not {requests}")
-    ratio = Decimal(str(output_ratio)) if output_ratio is not None else None
-    if ratio is not None and ratio < 0:
-        raise UsageError("--output-ratio must not be negative")
+    ratio = _ratio(output_ratio) if output_ratio is not None else None
     names = list(models) + (preset_models(preset) if preset else [])
     if not names:
         raise UsageError("no models to compare", fix="give -m MODEL (repeatable) or --preset NAME")

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from tokctl.errors import UsageError
+from tokctl.reports import ensure_sums_fit
 
 TOKEN_CLASSES = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
 ALL = "all"  # the value of a dimension --by left out
@@ -184,6 +185,7 @@ def bill_cells(lines: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[di
             "cost": mine.column("billed_cost"), "quantity": quantity, "rounding": mine.column("rounding_unit"),
         })  # fmt: skip
         keys = ["day", "model", "token_class", "project", "api_key", "currency"]
+        ensure_sums_fit(table, ["quantity"])
         summed = table.group_by(keys, use_threads=False).aggregate([
             ("cost", "sum"), ("cost", "count"), ("quantity", "sum"), ("quantity", "count"), ("rounding", "max"),
             ("day", "count"),
@@ -272,6 +274,7 @@ def usage_cells(usage: Any, grain: Grain, scope_of: dict[str, Scope]) -> tuple[d
     if not usage.num_rows:
         return cells, accounting
     table = _keyed(usage, scope_of)
+    ensure_sums_fit(table, TOKEN_CLASSES)
     import pyarrow.compute as pc
 
     every = pc.CountOptions(mode="all")  # records without a timestamp (null slot) count too

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tokctl.errors import UnknownNameError, UsageError
+from tokctl.errors import InputFormatError, UnknownNameError, UsageError
 
 TIME_KEYS = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 COLUMN_KEYS = {"provider": "provider", "project": "project", "api_key": "api_key_id", "user": "user"}
@@ -111,6 +111,7 @@ def summarize(
     keys = parse_by(by)
     zone = _zone(tz)
     table = _window(table, _moment(since, zone, "--since"), _moment(until, zone, "--until"))
+    ensure_sums_fit(table, SUMMED)
     names = [_key_name(k) for k in keys]
     work = pa.table(
         {
@@ -277,7 +278,37 @@ def _moment(value: str | dt.datetime | dt.date | None, zone: zoneinfo.ZoneInfo, 
             ) from None
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time(0))
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise UsageError(
+            f"{option} {value.isoformat()} is out of the range of dates once in UTC", fix="give a year from 1 to 9999"
+        ) from None
+
+
+def ensure_sums_fit(table: Any, columns: Sequence[str]) -> None:
+    """Refuse token columns whose sum would pass the int64 range: Arrow's sums wrap around silently.
+
+    Counts are never negative (the readers refuse them), so when the whole column's sum fits, every group's
+    sum fits too. The exact sum is only taken when the largest count times the row count could overflow.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    limit = 2**63 - 1
+    for name in columns:
+        column = table.column(name)
+        largest = pc.max(column).as_py()
+        if not largest or largest * len(column) <= limit:
+            continue
+        total = pc.sum(column.cast(pa.decimal128(38, 0))).as_py()
+        if total is not None and total > limit:
+            raise InputFormatError(
+                f"the {name} of these logs add up to {total}, past the int64 range of every total (the largest "
+                f"count is {largest})",
+                fix="a log holds implausible token counts: find them with tokctl usage export and remove them",
+            )
 
 
 def _window(table: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:

@@ -69,7 +69,7 @@ _CLIENT_TYPES = (
     r"^(invalid_request|invalid_request_error|authentication_error|permission_error|not_found_error|"
     r"request_too_large|context_length_exceeded|bad_request|invalid_argument|permission_denied)$"
 )
-_WINDOW = re.compile(r"^(\d+)(s|m|min|h|d|w)$")
+_WINDOW = re.compile(r"^(\d{1,9})(s|m|min|h|d|w)$")
 _WINDOW_UNITS = {"s": "second", "m": "minute", "min": "minute", "h": "hour", "d": "day", "w": "week"}
 
 
@@ -83,10 +83,11 @@ class Window:
 def parse_window(text: str) -> Window:
     """``1h``, ``15m``, ``1d``, ``1w``, ``30s`` -> a Window aligned to the UTC epoch."""
     match = _WINDOW.match(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
+    # Past 100,000 units a window is longer than any log (and past int64 microseconds for weeks).
+    if not match or not 0 < int(match.group(1)) <= 100_000:
         raise UsageError(
             f"window {text!r} is not a duration",
-            fix="write a positive whole number and a unit s, m, h, d or w, e.g. --window 1h",
+            fix="write a whole number from 1 to 100000 and a unit s, m, h, d or w, e.g. --window 1h",
         )
     return Window(int(match.group(1)), _WINDOW_UNITS[match.group(2)], text.strip().lower())
 
