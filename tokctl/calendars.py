@@ -51,6 +51,8 @@ def parse_calendar(path: Path) -> Calendar:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RegistryError(f"cannot read calendar: {exc.strerror}", where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"not UTF-8 text ({exc.reason})", where=str(path), fix="save it as UTF-8") from None
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != COLUMNS:

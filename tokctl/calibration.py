@@ -90,9 +90,10 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, Calibration]:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise InputFormatError(
-            f"config file is not valid TOML ({exc})",
+            f"config file is not valid TOML ({why})",
             where=str(path),
             fix="fix the line named, or move the file away to start afresh",
         ) from None
@@ -169,8 +170,8 @@ def save_calibrations(calibrations: list[Calibration], path: Path | None = None)
     from tokctl.paths import config_path
 
     path = Path(path) if path is not None else config_path()
+    before = _read_toml(path) if path.exists() else {}
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    before = _read_toml(path) if text else {}
     for calibration in calibrations:
         text = _drop_table(text, calibration.tokenizer)
     text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + "\n".join(_table(c) for c in calibrations)

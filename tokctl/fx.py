@@ -57,6 +57,12 @@ def parse_rates(path: Path, *, user: bool) -> list[Rate]:
         raise InputNotFoundError(f"no such rates file: {path}", fix="check the --fx-file path") from None
     except OSError as exc:
         raise error(f"cannot read rates file: {exc.strerror}", where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            where=f"{path}:{exc.object[: exc.start].count(10) + 1}",
+            fix="save the rates file as UTF-8 CSV",
+        ) from None
     rows = list(csv.reader(text.splitlines()))
     header = [h.strip() for h in rows[0]] if rows else []
     if header[:4] != ["date", "from", "to", "rate"] or header[4:] not in ([], ["source"]):
@@ -88,9 +94,10 @@ def _rate(row: list[str], width: int, where: str, user: bool, error: type[Regist
         rate = Decimal(cells[3])
     except decimal.InvalidOperation:
         rate = Decimal("NaN")
-    if not rate.is_finite() or rate <= 0:
+    # Past 10^12 (or below 10^-12) a rate is a typo, and its products leave decimal128(38, 12).
+    if not rate.is_finite() or rate <= 0 or not -12 <= rate.adjusted() < 12:
         raise error(
-            f"rate {cells[3]!r} is not a positive number",
+            f"rate {cells[3]!r} is not a positive number (from 1e-12 to 1e12)",
             where=where,
             fix="write how many units of 'to' one unit of 'from' buys, e.g. 0.1408",
         )

@@ -283,8 +283,13 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except OSError as exc:
         raise RegistryError(f"cannot read the config file: {exc.strerror}", where=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"invalid TOML: {exc}", where=str(path), fix="fix the TOML syntax") from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path), fix="save the config as UTF-8"
+        ) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise RegistryError(f"invalid TOML: {why}", where=str(path), fix="fix the TOML syntax") from None
 
 
 def user_pricing(path: Path | None = None) -> UserPricing:

@@ -46,7 +46,7 @@ def count(
     """Count tokens exactly with each vendor's tokenizer, or as a labelled estimate with its error band."""
     from tokctl.cli.count_render import chat_report, count_report, exit_code
     from tokctl.counting import count_paths
-    from tokctl.errors import UsageError
+    from tokctl.errors import InputFormatError, UsageError
     from tokctl.render import render
 
     if chat is not None:
@@ -70,6 +70,10 @@ def count(
     )
     if progress is not None:
         typer.echo("\r\033[K", err=True, nl=False)
+    if not result.files and result.skipped:  # exit 2 means nothing was produced: no zero-token report, no output file
+        first = result.skipped[0]
+        more = f" (and {len(result.skipped) - 1} more input(s) skipped)" if len(result.skipped) > 1 else ""
+        raise InputFormatError(f"nothing to count: {first.path}: {first.reason}{more}", fix="give text files")
     render(count_report(result, by.value), fmt, output)
     raise typer.Exit(exit_code(result))
 

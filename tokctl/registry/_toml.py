@@ -17,10 +17,16 @@ def load_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RegistryError(f"cannot read registry file: {exc.strerror}", where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path), fix="save the file as UTF-8"
+        ) from None
     try:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"invalid TOML: {exc}", where=str(path), fix="fix the TOML syntax") from None
+    except RecursionError:
+        raise RegistryError("invalid TOML: nested too deeply", where=str(path), fix="fix the TOML syntax") from None
 
 
 def check_keys(
