@@ -105,51 +105,42 @@ class ChildRun:
     stderr: str
 
 
+# Linux carries the parent's RSS high-water mark into a forked child's ru_maxrss, so a child forked from
+# this (large) process would report at least our own peak. A small launcher process forks the command
+# instead and reports its children's peak and the command's own wall time.
+_LAUNCHER = (
+    "import resource, subprocess, sys, time\n"
+    "started = time.perf_counter()\n"
+    "code = subprocess.run(sys.argv[2:]).returncode\n"
+    "seconds = time.perf_counter() - started\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[1], 'w').write(f'{seconds} {peak}')\n"
+    "sys.exit(code)\n"
+)
+
+
 def run_child(cmd: Sequence[str], env: dict[str, str] | None = None, stdin: str | None = None) -> ChildRun:
-    """Run a whole process; wall time and the peak RSS of that child alone (wait4's rusage)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        list(cmd),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL if stdin is None else open(stdin, "rb"),  # noqa: SIM115
-        env=env,
-        cwd=ROOT,
-    )
-    # communicate() reaps the child itself; read the pipes, then wait4 for its own rusage.
-    out_chunks: list[bytes] = []
-    err_chunks: list[bytes] = []
-    _drain(proc, out_chunks, err_chunks)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.stdin:
-        proc.stdin.close()
+    """Run a whole process: its wall time and its own peak RSS (measured by a small launcher)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, report.name, *cmd],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL if stdin is None else open(stdin, "rb"),  # noqa: SIM115
+            env=env,
+            cwd=ROOT,
+        )
+        out, err = proc.communicate()
+        seconds, peak_kb = report.read().split()
     return ChildRun(
-        seconds,
-        usage.ru_maxrss / 1024,
+        float(seconds),
+        int(peak_kb) / 1024,
         proc.returncode,
-        b"".join(out_chunks).decode("utf-8", "replace"),
-        b"".join(err_chunks).decode("utf-8", "replace"),
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
     )
-
-
-def _drain(proc: subprocess.Popen[bytes], out: list[bytes], err: list[bytes]) -> None:
-    import selectors
-
-    selector = selectors.DefaultSelector()
-    assert proc.stdout is not None and proc.stderr is not None
-    selector.register(proc.stdout, selectors.EVENT_READ, out)
-    selector.register(proc.stderr, selectors.EVENT_READ, err)
-    while selector.get_map():
-        for key, _ in selector.select():
-            data = os.read(key.fd, 1 << 16)
-            if not data:
-                selector.unregister(key.fileobj)
-                continue
-            key.data.append(data)
-    proc.stdout.close()
-    proc.stderr.close()
 
 
 def time_child(
