@@ -45,7 +45,8 @@ def sniff(first: Any) -> str | None:
     for bucket in first["data"]:
         if not isinstance(bucket, dict) or "starting_at" not in bucket:
             return None
-        for result in bucket.get("results") or []:
+        results = bucket.get("results")
+        for result in results if isinstance(results, list) else []:
             if isinstance(result, dict) and "amount" in result:
                 return "anthropic.cost_report"
             if isinstance(result, dict) and "uncached_input_tokens" in result:

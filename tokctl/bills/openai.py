@@ -27,14 +27,18 @@ def sniff(first: Any) -> str | None:
     """``openai.costs`` or ``openai.usage`` when the first page looks like one, else None."""
     if not isinstance(first, dict) or first.get("object") != "page":
         return None
-    for bucket in first.get("data") or []:
-        for result in bucket.get("results") or [] if isinstance(bucket, dict) else []:
+    for bucket in _list(first.get("data")):
+        for result in _list(bucket.get("results")) if isinstance(bucket, dict) else []:
             kind = result.get("object") if isinstance(result, dict) else None
             if kind == COSTS:
                 return "openai.costs"
             if kind == COMPLETIONS:
                 return "openai.usage"
     return "openai.costs" if first.get("data") == [] else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def read(path: Path, *, strict: bool, ledger: BucketLedger, kind: str) -> FileRead:

@@ -36,6 +36,10 @@ def check_keys(
     required: Iterable[str] = (),
     optional: Iterable[str] = (),
 ) -> None:
+    if not isinstance(table, Mapping):
+        raise RegistryError(
+            f"expected a table, not {type(table).__name__} {table!r:.40}", where=where, fix="write it as a TOML table"
+        )
     required = tuple(required)
     allowed = set(required) | set(optional)
     unknown = sorted(set(table) - allowed)

@@ -244,14 +244,17 @@ def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
     base = _prices(raw, where)
     if base.input is None or base.output is None:
         raise RegistryError("a price period needs input and output", where=where, fix="add input and output")
-    basis = tuple(raw.get("tier_basis", TIER_BASIS))
+    basis = tuple(expect(raw.get("tier_basis", list(TIER_BASIS)), list, where=where, key="tier_basis"))
     if not basis or any(b not in TIER_BASIS for b in basis):
         raise RegistryError(
             f"tier_basis {list(basis)} must list some of {', '.join(TIER_BASIS)}",
             where=where,
             fix="fix tier_basis",
         )
-    tiers = tuple(_tier(t, f"{where} tiers[{i}]", base) for i, t in enumerate(raw.get("tiers", [])))
+    tiers = tuple(
+        _tier(t, f"{where} tiers[{i}]", base)
+        for i, t in enumerate(expect(raw.get("tiers", []), list, where=where, key="tiers"))
+    )
     keys = [(t.threshold, not t.inclusive) for t in tiers]
     if keys != sorted(keys) or len(set(keys)) != len(keys):
         raise RegistryError(
@@ -259,7 +262,10 @@ def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
             where=where,
             fix="list tiers from the lowest threshold up, each threshold once",
         )
-    windows = tuple(_window(w, f"{where} windows[{i}]") for i, w in enumerate(raw.get("windows", [])))
+    windows = tuple(
+        _window(w, f"{where} windows[{i}]")
+        for i, w in enumerate(expect(raw.get("windows", []), list, where=where, key="windows"))
+    )
     if tiers and windows:
         raise RegistryError(
             "a price period cannot have both tiers and windows yet",
@@ -277,7 +283,7 @@ def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
     if batch_mult is not None and batch_prices is not None:
         raise RegistryError("give batch_multiplier or [batch] prices, not both", where=where, fix="remove one")
     service_tiers: dict[str, tuple[Decimal | None, Prices | None]] = {}
-    for name, st in raw.get("service_tiers", {}).items():
+    for name, st in expect(raw.get("service_tiers", {}), dict, where=where, key="service_tiers").items():
         sw = f"{where} service_tiers.{name}"
         if name not in SERVICE_TIERS:
             raise RegistryError(
@@ -363,7 +369,10 @@ def _model(raw: Any, where: str, platform: dict[str, Any], tz: dt.tzinfo) -> Mod
                 where=where,
                 fix="aliases are matched case-insensitively; write them in lowercase",
             )
-    periods = tuple(_period(p, f"{where} prices[{i}]", tz) for i, p in enumerate(raw.get("prices", [])))
+    periods = tuple(
+        _period(p, f"{where} prices[{i}]", tz)
+        for i, p in enumerate(expect(raw.get("prices", []), list, where=where, key="prices"))
+    )
     ordered = sorted(periods, key=lambda p: p.effective_from)
     for prev, nxt in itertools.pairwise(ordered):
         if prev.effective_to is None or prev.effective_to > nxt.effective_from:
@@ -416,14 +425,17 @@ def parse_platform(raw: dict[str, Any], path: Path) -> Platform:
             f"currency {p['currency']!r} is not an ISO 4217 code", where=pw, fix='write e.g. currency = "CNY"'
         )
     try:
-        tz = zoneinfo.ZoneInfo(p["timezone"])
+        tz = zoneinfo.ZoneInfo(expect(p["timezone"], str, where=pw, key="timezone"))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise RegistryError(
             f"unknown time zone {p['timezone']!r}",
             where=pw,
             fix="use an IANA name such as Asia/Shanghai or UTC",
         ) from None
-    models = tuple(_model(m, f"{where} models[{i}]", p, tz) for i, m in enumerate(raw.get("models", [])))
+    models = tuple(
+        _model(m, f"{where} models[{i}]", p, tz)
+        for i, m in enumerate(expect(raw.get("models", []), list, where=where, key="models"))
+    )
     seen: dict[str, str] = {}
     for model in models:
         for name in model.names():
