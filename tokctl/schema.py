@@ -15,8 +15,8 @@ from typing import Any
 
 MONEY_PRECISION = 38
 MONEY_SCALE = 12
-# The largest amount decimal128(38, 12) holds is just under 10**26; readers refuse larger amounts as bad input.
-MONEY_LIMIT = 10 ** (MONEY_PRECISION - MONEY_SCALE)
+# decimal128(38, 12) holds amounts below 10**26; readers refuse larger amounts as bad input.
+MONEY_LIMIT_DIGITS = MONEY_PRECISION - MONEY_SCALE
 # The largest token count a reader accepts: 2**53 - 1, the last integer every JSON producer writes exactly
 # (JavaScript numbers). No request or daily bill line comes near it, and int64 sums of a thousand such
 # counts stay exact; sums that could still overflow are refused, never wrapped (tokctl.reports).

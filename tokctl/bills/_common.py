@@ -17,9 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokctl.errors import InputFormatError
-from tokctl.schema import MAX_TOKENS, MONEY_PRECISION, MONEY_SCALE
-
-MONEY_LIMIT_DIGITS = MONEY_PRECISION - MONEY_SCALE
+from tokctl.schema import MAX_TOKENS, MONEY_LIMIT_DIGITS
 
 # ISO 4217 active codes (2026): a bill in anything else is refused rather than guessed.
 _ISO_4217 = frozenset(

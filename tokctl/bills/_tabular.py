@@ -11,7 +11,9 @@ from typing import Any
 
 from tokctl.errors import InputFormatError
 
-csv.field_size_limit(1 << 24)
+# A bill cell past 16 MB is damage, not a bill. The limit is process-wide (the log reader sets its own), so
+# it is set again before every read.
+FIELD_LIMIT = 1 << 24
 
 
 def is_parquet(path: Path) -> bool:
@@ -30,6 +32,7 @@ def header(path: Path) -> list[str]:
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
+    csv.field_size_limit(FIELD_LIMIT)
     with _text(path) as fh:
         reader = csv.reader(fh)
         try:
@@ -49,6 +52,7 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 number += 1
                 yield number, row
         return
+    csv.field_size_limit(FIELD_LIMIT)
     with _text(path) as fh:
         reader = csv.reader(fh)
         names = next(reader, None)

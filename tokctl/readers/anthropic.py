@@ -106,7 +106,7 @@ def parse_batch_result(line: dict[str, Any]) -> dict[str, Any]:
         row = {"source_format": "anthropic.batch", "_hint": "anthropic", "_hard": False}
         error = obj(obj(result.get("error")).get("error")) or obj(result.get("error"))
         row["error_type"] = text(error.get("type"), "error.type")
-    row["status"] = _BATCH_STATUS.get(kind, "error")  # type: ignore[arg-type]
+    row["status"] = _BATCH_STATUS.get(kind, "error") if type(kind) is str else "error"
     row["is_batch"] = True
     row["service_tier"] = "batch"
     custom_id = text(line.get("custom_id"), "custom_id")

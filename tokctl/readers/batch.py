@@ -24,6 +24,8 @@ class BatchBuilder:
 
     def __init__(self) -> None:
         self._rows: list[dict[str, Any]] = []
+        # Rows of the last flush that Arrow could not hold, with why (the caller counts them as skipped).
+        self.rejected: list[tuple[dict[str, Any], str]] = []
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -36,7 +38,13 @@ class BatchBuilder:
 
         rows, self._rows = self._rows, []
         schema = usage_schema()
-        children = pa.array(rows, type=_row_type()).flatten()
+        try:
+            structs = pa.array(rows, type=_row_type())
+            self.rejected = []
+        except (pa.ArrowException, OverflowError, ValueError, TypeError):
+            rows, self.rejected = _holdable(rows)  # the slow path, only for a batch with a bad row
+            structs = pa.array(rows, type=_row_type())
+        children = structs.flatten()
         arrays = [
             child.dictionary_encode() if pa.types.is_dictionary(field.type) else child
             for child, field in zip(children, schema, strict=True)
@@ -44,6 +52,35 @@ class BatchBuilder:
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         hashes = pa.array([identity_hash(row["record_id"]) for row in rows], pa.int64())
         return batch, hashes
+
+
+def _holdable(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """The rows Arrow can hold, and the others with the column that does not fit (a reader let through a
+    value past its column's range, e.g. an HTTP status past int16). Values are never quoted: logs hold
+    secrets."""
+    import pyarrow as pa
+
+    kind = _row_type()
+    good, bad = [], []
+    for row in rows:
+        try:
+            pa.array([row], type=kind)
+        except (pa.ArrowException, OverflowError, ValueError, TypeError):
+            bad.append((row, _misfit(row, kind)))
+        else:
+            good.append(row)
+    return good, bad
+
+
+def _misfit(row: dict[str, Any], kind: Any) -> str:
+    import pyarrow as pa
+
+    for field in kind:
+        try:
+            pa.array([row.get(field.name)], type=field.type)
+        except (pa.ArrowException, OverflowError, ValueError, TypeError):
+            return f"{field.name} does not fit {field.type}"
+    return "a value does not fit its column"
 
 
 @functools.cache

@@ -96,6 +96,53 @@ def open_stream(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return raw, raw
 
 
+def _as_utf8(stream: IO[bytes]) -> IO[bytes]:
+    """The stream itself when it is UTF-8, else its text re-encoded as UTF-8 (decompression errors surface
+    here, inside the read, where they are counted)."""
+    peek = getattr(stream, "peek", None)
+    encoding = wide_encoding(peek(4)[:4]) if peek is not None else None
+    return io.BufferedReader(_Utf8Stream(stream, encoding), 1 << 20) if encoding else stream
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 told by a byte-order mark, or UTF-16 by the zero bytes of ASCII text (a JSON log starts
+    with ``{``, ``[`` or a letter); None for UTF-8. PowerShell's ``>`` writes UTF-16 with a BOM."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if len(head) == 4 and head[0] and not head[1] and head[2] and not head[3]:
+        return "utf-16-le"
+    if len(head) == 4 and not head[0] and head[1] and not head[2] and head[3]:
+        return "utf-16-be"
+    return None
+
+
+class _Utf8Stream(io.RawIOBase):
+    """A UTF-16 or UTF-32 stream handed out as UTF-8 (malformed units become U+FFFD)."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        import codecs
+
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            chunk = self._stream.read(1 << 16)
+            self._done = not chunk
+            self._pending = self._decoder.decode(chunk, final=self._done).encode("utf-8")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
 class _GzipStream(io.RawIOBase):
     """gzip (several members allowed) as a stream that hands out every byte it could decompress before it
     reports a truncated file, so the records before the cut are still read."""
@@ -144,6 +191,7 @@ class _GzipStream(io.RawIOBase):
 def records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:
     """(line or index, parsed value or :class:`Bad`) for every record of one file. A JSON document that
     is one object comes as line 0: its items (spans, a ``data`` page) are then numbered from 1."""
+    stream = _as_utf8(stream)
     kind = _log_suffix(path)
     if kind in (".csv", ".tsv"):
         yield from _csv_records(stream, "\t" if kind == ".tsv" else ",")
@@ -163,7 +211,7 @@ def is_plain_json_lines(path: Path) -> bool:
         return False
     with open(path, "rb") as fh:
         head = fh.peek(4)[:4]
-        if head[:2] == b"\x1f\x8b" or head == b"\x28\xb5\x2f\xfd":
+        if head[:2] == b"\x1f\x8b" or head == b"\x28\xb5\x2f\xfd" or wide_encoding(head) is not None:
             return False
         return not _looks_like_document(fh)
 
@@ -189,11 +237,26 @@ def _looks_like_document(stream: IO[bytes]) -> bool:
 
 def _loads(data: bytes) -> Any:
     """orjson (3-4x faster on log records), falling back to json for what orjson refuses but json reads
-    (integers beyond 64 bits, NaN)."""
+    (integers beyond 64 bits, NaN, lone surrogates: those become U+FFFD, which Arrow can store)."""
     try:
         return _fast_loads(data)
     except ValueError:
-        return json.loads(data)
+        return _without_surrogates(json.loads(data))
+
+
+def _without_surrogates(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
+    if kind is dict:
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if kind is list:
+        return [_without_surrogates(item) for item in value]
+    return value
 
 
 def json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
@@ -246,13 +309,16 @@ def _document_records(data: bytes, lines_on_failure: bool) -> Iterator[tuple[int
     if not data.strip():
         return
     try:
-        value = json.loads(data)
+        value = _loads(data)
     except RecursionError:
         yield 1, Bad("bad_json", "nested too deeply")
         return
     except ValueError as exc:
         if lines_on_failure or (isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data"):
             yield from json_lines(io.BytesIO(data))  # JSON lines in a file named .json
+            return
+        if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
+            yield from _array_items(data)  # a cut-short array: the items before the cut are still records
             return
         line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
         yield line, Bad("bad_json", "truncated or invalid JSON document")
@@ -261,6 +327,26 @@ def _document_records(data: bytes, lines_on_failure: bool) -> Iterator[tuple[int
         yield from enumerate(value, start=1)
     else:
         yield 0, value  # line 0: the whole document; the items of a container are numbered from 1
+
+
+def _array_items(data: bytes) -> Iterator[tuple[int, Any]]:
+    """The items of a JSON array one by one, numbered from 1, until the first that does not parse."""
+    text = data.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    number = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos < len(text) and text[pos] == "]":
+            return
+        number += 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            yield number, Bad("bad_json", "the JSON array is cut short or broken from this item on")
+            return
+        yield number, _without_surrogates(item)
 
 
 def _csv_records(stream: IO[bytes], delimiter: str) -> Iterator[tuple[int, Any]]:
@@ -292,7 +378,7 @@ def csv_cell(cell: str) -> Any:
     first = cell[0]
     if first == "{" or first == "[":
         try:
-            return json.loads(cell)
-        except ValueError:
+            return _without_surrogates(json.loads(cell))
+        except (ValueError, RecursionError):
             return cell
     return cell

@@ -25,6 +25,7 @@ The natural key is ``response_id``, else ``request_id``, else the file and line.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +80,13 @@ def load_mapping(path: str | Path) -> Mapping:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputFormatError(f"cannot read the mapping file: {exc.strerror}", where=where) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFormatError(f"invalid TOML: {exc}", where=where, fix="fix the TOML syntax") from None
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=where, fix="save the mapping as UTF-8 TOML"
+        ) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputFormatError(f"invalid TOML: {why}", where=where, fix="fix the TOML syntax") from None
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise InputFormatError(
@@ -97,6 +103,16 @@ def load_mapping(path: str | Path) -> Mapping:
             f"cannot map column {', '.join(bad)}", where=where, fix=f"mappable columns: {', '.join(sorted(MAPPABLE))}"
         )
     tags = raw.get("tags", {})
+    if not isinstance(tags, dict):
+        raise InputFormatError("tags is not a table", where=where, fix='write [tags] with e.g. team = "team_id"')
+    for key in ("provider", "source_format", "cost_currency"):
+        if key in raw and not isinstance(raw[key], str):
+            raise InputFormatError(f"{key} must be text", where=where, fix=f'write {key} = "..."')
+    currency = raw.get("cost_currency")
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InputFormatError(
+            f"cost_currency {currency!r} is not an ISO 4217 code", where=where, fix='write e.g. cost_currency = "USD"'
+        )
     for table in (columns, tags):
         for key, value in table.items():
             if not isinstance(value, str) or not value:

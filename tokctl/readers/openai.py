@@ -68,7 +68,7 @@ def parse_responses(value: dict[str, Any]) -> dict[str, Any]:
         "response_id": text(value.get("id"), "id"),
         "ts_start": timestamp_us(value.get("created_at"), "created_at"),
         "service_tier": text(value.get("service_tier"), "service_tier"),
-        "status": _RESPONSE_STATUS.get(value.get("status")),  # type: ignore[arg-type]
+        "status": _RESPONSE_STATUS.get(status) if type(status := value.get("status")) is str else None,
         "input_tokens": count(usage.get("input_tokens"), "usage.input_tokens"),
         "cache_read_tokens": count(details.get("cached_tokens"), "usage.input_tokens_details.cached_tokens"),
         "cache_write_tokens": count(details.get("cache_write_tokens"), "input_tokens_details.cache_write_tokens"),

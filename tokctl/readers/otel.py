@@ -22,11 +22,15 @@ _USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_a
 
 def expand_document(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The spans of an OTLP JSON document, each with its resource attributes under ``_resource``."""
-    for resource_spans in document.get("resourceSpans") or ():
+    for resource_spans in _items(document.get("resourceSpans")):
         resource = attributes(obj(obj(resource_spans).get("resource")).get("attributes"))
-        for scope_spans in obj(resource_spans).get("scopeSpans") or ():
-            for span in obj(scope_spans).get("spans") or ():
+        for scope_spans in _items(obj(resource_spans).get("scopeSpans")):
+            for span in _items(obj(scope_spans).get("spans")):
                 yield {**span, "_resource": resource} if type(span) is dict else span
+
+
+def _items(value: Any) -> list[Any]:
+    return value if type(value) is list else []
 
 
 def is_span(value: dict[str, Any]) -> bool:
@@ -38,8 +42,8 @@ def attributes(raw: Any) -> dict[str, Any]:
     if type(raw) is dict:
         return raw
     found: dict[str, Any] = {}
-    for item in raw or ():
-        if type(item) is dict and "key" in item:
+    for item in _items(raw):
+        if type(item) is dict and type(item.get("key")) is str:
             found[item["key"]] = _any_value(item.get("value"))
     return found
 
@@ -54,7 +58,7 @@ def _any_value(value: Any) -> Any:
         if key in value:
             return value[key]
     if "arrayValue" in value:
-        return [_any_value(v) for v in obj(value["arrayValue"]).get("values") or ()]
+        return [_any_value(v) for v in _items(obj(value["arrayValue"]).get("values"))]
     return None
 
 

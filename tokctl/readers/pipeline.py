@@ -29,7 +29,7 @@ CHUNK_BYTES = 32 * 1024 * 1024
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 
 # Errors a malformed record can raise deep inside a reader: counted as unknown_shape, never fatal.
-_RECORD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError)
+_RECORD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError)
 
 
 class Progress:
@@ -154,9 +154,20 @@ def _serial_batches(
     builder = BatchBuilder()
     for task in tasks:
         for _ in read_task(task, context_for(task, source, mapping), acc, strict, builder, meter, batch_rows):
-            yield builder.flush()
+            yield flush(builder, acc, strict)
     if len(builder):
-        yield builder.flush()
+        yield flush(builder, acc, strict)
+
+
+def flush(builder: BatchBuilder, acc: Accounting, strict: bool) -> tuple[Any, Any]:
+    """The builder's batch; a row Arrow cannot hold moves its record from parsed to skipped (out_of_range)."""
+    batch = builder.flush()
+    for row, why in builder.rejected:
+        acc.records -= 1
+        acc.parsed -= 1
+        acc.rows -= 1
+        _skip(acc, strict, "out_of_range", f"{row.get('source_file')}:{row.get('source_line')}", why)
+    return batch
 
 
 def context_for(task: Task, source: str | None, mapping: Mapping | None) -> Context:

@@ -11,7 +11,14 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tokctl.schema import MAX_TOKENS, MONEY_LIMIT_DIGITS
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Microseconds of 0001-01-01 and of the end of 9999-12-31 (UTC): the dates every consumer can hold.
+_FIRST_US = -62_135_596_800_000_000
+_LAST_US = 253_402_300_799_999_999
+# A duration past 100 years is not a request's.
+_LONGEST_US = 100 * 366 * 86_400 * 1_000_000
 _ONE_US = dt.timedelta(microseconds=1)
 
 
@@ -32,10 +39,14 @@ def count(value: Any, field: str) -> int | None:
     if kind is int:
         if value < 0:
             raise Skip("negative_count", f"{field} is negative")
+        if value > MAX_TOKENS:
+            raise Skip("too_large", f"{field} is past 2^53 - 1 tokens")
         return value  # type: ignore[no-any-return]
     if kind is float and value.is_integer():
         if value < 0:
             raise Skip("negative_count", f"{field} is negative")
+        if value > MAX_TOKENS:
+            raise Skip("too_large", f"{field} is past 2^53 - 1 tokens")
         return int(value)
     raise Skip("wrong_type", f"{field} is {_kind(value)}, not an integer")
 
@@ -75,6 +86,8 @@ def money(value: Any, field: str) -> Decimal | None:
             raise Skip("wrong_type", f"{field} is not a number") from None
         if not amount.is_finite():
             raise Skip("wrong_type", f"{field} is not a finite number")
+        if amount and amount.adjusted() >= MONEY_LIMIT_DIGITS:
+            raise Skip("too_large", f"{field} is past 10^{MONEY_LIMIT_DIGITS}")
         return amount
     raise Skip("wrong_type", f"{field} is {_kind(value)}, not an amount")
 
@@ -89,12 +102,19 @@ def timestamp_us(value: Any, field: str) -> int | None:
         return None
     kind = type(value)
     if kind is str:
-        if value.isdigit():
-            return _unix_us(int(value))
-        return _iso_us(value, field)
-    if kind is int or kind is float:
-        return _unix_us(value)
-    raise Skip("wrong_type", f"{field} is {_kind(value)}, not a time")
+        micros = _unix_us(int(value)) if value.isdigit() and len(value) < 25 else _iso_us(value, field)
+    elif kind is int or kind is float:
+        if value != value or value in (_INF, -_INF):
+            raise Skip("wrong_type", f"{field} is not a finite number")
+        micros = _unix_us(value)
+    else:
+        raise Skip("wrong_type", f"{field} is {_kind(value)}, not a time")
+    if not _FIRST_US <= micros <= _LAST_US:
+        raise Skip("wrong_type", f"{field} is outside the years 1 to 9999")
+    return micros
+
+
+_INF = float("inf")
 
 
 def _unix_us(number: float) -> int:
@@ -144,6 +164,8 @@ def duration_us(value: Any, field: str, unit: float) -> int | None:
         raise Skip("wrong_type", f"{field} is {_kind(value)}, not a number")
     if value < 0:
         raise Skip("negative_count", f"{field} is negative")
+    if not value * unit * 1_000_000 <= _LONGEST_US:  # also NaN
+        raise Skip("wrong_type", f"{field} is not a duration of a request")
     return round(value * unit * 1_000_000)
 
 

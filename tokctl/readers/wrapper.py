@@ -118,12 +118,12 @@ def _overlay(row: dict[str, Any], log: dict[str, Any]) -> None:
         row["ts_start"] = timestamp_us(value, "timestamp")
     start = row.get("ts_start")
     if start is not None:
-        value = get("latency_ms")
-        if value is not None:
-            row["ts_end"] = start + duration_us(value, "latency_ms", 1e-3)  # type: ignore[operator]
-        value = get("ttft_ms")
-        if value is not None:
-            row["ts_first_token"] = start + duration_us(value, "ttft_ms", 1e-3)  # type: ignore[operator]
+        latency = duration_us(get("latency_ms"), "latency_ms", 1e-3)  # None when absent or empty
+        if latency is not None:
+            row["ts_end"] = start + latency
+        ttft = duration_us(get("ttft_ms"), "ttft_ms", 1e-3)
+        if ttft is not None:
+            row["ts_first_token"] = start + ttft
     for column in ("project", "user"):
         value = get(column)
         if value is not None:
