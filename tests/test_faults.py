@@ -206,3 +206,147 @@ def test_write_parquet_replaces_a_symlink_not_what_it_points_to(tmp_path: Path) 
     export.write_parquet(pa.table({"a": [1]}), link)
     assert outside.read_text() == "keep"
     assert not link.is_symlink() and pq.read_table(link).num_rows == 1
+
+
+# ---- the tokenizer cache ---------------------------------------------------------------------------------------
+
+
+def _race(script: str, tmp_path: Path, cache: Path, processes: int = 3) -> list[str]:
+    """Start ``processes`` copies of ``script`` that wait on one start file, so they hit the cache together."""
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKCTL_CACHE_DIR": str(cache)}
+    code = textwrap.dedent(
+        f"""
+        import os, time
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.001)
+        """
+    ) + textwrap.dedent(script)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(processes)
+    ]
+    time.sleep(0.5)  # every process imported tokctl and is waiting
+    go.touch()
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        outputs.append(out.strip())
+    return outputs
+
+
+def test_processes_filling_the_ranks_cache_at_once_all_succeed_and_the_cache_stays_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokctl.registry.tokenizers import get_tokenizer
+    from tokctl.tokenize import engines, files
+
+    cache = tmp_path / "cache"
+    outputs = _race(
+        """
+        from tokctl.counting import count_text
+        from tokctl.registry.tokenizers import get_tokenizer
+        from tokctl.tokenize import engines
+
+        spec = get_tokenizer("cl100k_base").files[0]
+        ranks = engines.load_ranks(get_tokenizer("cl100k_base"))  # cold: parses and writes the cache
+        for _ in range(20):  # then everyone rewrites it while the others read it: never a partial file
+            engines._write_ranks_cache(spec, ranks)
+            assert engines._read_ranks_cache(spec) == ranks
+        print(count_text("hello world, twice over", tokenizer="cl100k_base").tokens)
+        """,
+        tmp_path,
+        cache,
+    )
+    assert len(set(outputs)) == 1 and outputs[0].isdigit()
+    (entry,) = (cache / "parsed").iterdir()  # one cache file, no temporaries left behind
+    assert entry.name.endswith(".marshal")
+    monkeypatch.setenv("TOKCTL_CACHE_DIR", str(cache))
+    tok = get_tokenizer("cl100k_base")
+    source = files.load_file(tok, tok.files[0]).data
+    assert engines._read_ranks_cache(tok.files[0]) == engines._parse_tiktoken(source)
+
+
+def test_processes_pulling_the_same_tokenizer_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """``tokenizers pull`` writes the verified download into the cache atomically; a local file:// source
+    stands in for the network."""
+    source = next((ROOT / ".venv").rglob("cl100k_base.tiktoken*"), None)
+    if source is None:
+        pytest.skip("no cl100k_base file in the venv")
+    import gzip as gz
+    import hashlib
+
+    data = gz.decompress(source.read_bytes()) if source.suffix == ".gz" else source.read_bytes()
+    plain = tmp_path / "cl100k.tiktoken"
+    plain.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    cache = tmp_path / "cache"
+    outputs = _race(
+        f"""
+        import dataclasses
+        from tokctl.registry.tokenizers import TokenizerFile, get_tokenizer
+        from tokctl.tokenize import files
+
+        spec = TokenizerFile("cl100k.tiktoken", "tiktoken", {sha!r}, ("url:file://{plain}",))
+        tok = dataclasses.replace(get_tokenizer("cl100k_base"), files=(spec,))
+        files.pull(tok)
+        print(files.load_file(tok, spec).origin.split(":")[0])
+        """,
+        tmp_path,
+        cache,
+    )
+    assert outputs == ["cache"] * 3
+    (cached,) = (cache / "tokenizers").iterdir()
+    assert cached.name == sha and hashlib.sha256(cached.read_bytes()).hexdigest() == sha
+
+
+def test_a_damaged_ranks_cache_is_rebuilt_and_written_back() -> None:
+    from tokctl.registry.tokenizers import get_tokenizer
+    from tokctl.tokenize import engines
+
+    tok = get_tokenizer("cl100k_base")
+    spec = tok.files[0]
+    good = engines.load_ranks(tok)
+    path = engines._ranks_cache_path(spec)
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))  # one bit
+    assert engines._read_ranks_cache(spec) is None
+    assert engines.load_ranks(tok) == good
+    assert path.read_bytes() == blob  # replaced from the verified source, byte for byte
+
+
+def test_another_tokenizers_ranks_under_this_name_are_not_used() -> None:
+    """The digest binds the payload to the source file's sha256: copying a valid cache file over another
+    tokenizer's name (or a stale one after a registry change) is detected."""
+    from tokctl.registry.tokenizers import get_tokenizer
+    from tokctl.tokenize import engines
+
+    cl100k, o200k = get_tokenizer("cl100k_base"), get_tokenizer("o200k_base")
+    engines.load_ranks(cl100k)
+    engines.load_ranks(o200k)
+    victim = engines._ranks_cache_path(o200k.files[0])
+    victim.write_bytes(engines._ranks_cache_path(cl100k.files[0]).read_bytes())
+    assert engines._read_ranks_cache(o200k.files[0]) is None
+    assert len(engines.load_ranks(o200k)) > 199_000
+
+
+def test_an_unwritable_cache_warns_and_counting_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache directory that cannot be created or written (read-only mount, a file in the way: chmod is no
+    obstacle when the tests run as root) costs a warning, never the count."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("TOKCTL_CACHE_DIR", str(blocker / "cache"))
+    from tokctl.tokenize import engines
+
+    engines.clear_engines()
+    try:
+        result = CliRunner().invoke(app, ["count", str(LOGS / "openai_chat.jsonl"), "-t", "cl100k_base", "-f", "json"])
+    finally:
+        engines.clear_engines()
+    assert result.exit_code == 0, result.output
+    assert "warning: cannot write the tokenizer cache" in result.stderr
+    assert "counting goes on without it" in result.stderr
+    assert '"tokens"' in result.stdout

@@ -77,8 +77,10 @@ class InputNotFoundError(TokctlError):
     """A path given on the command line does not exist or holds nothing to read."""
 
 
-class OutputError(TokctlError):
-    """An output file or directory cannot be written (or would overwrite something that is not ours)."""
+class OutputError(TokctlError, OSError):
+    """An output file or directory cannot be written (or would overwrite something that is not ours).
+
+    Also an OSError, so that code which treats a failed write as optional (the tokenizer cache) goes on."""
 
 
 class FxError(TokctlError):

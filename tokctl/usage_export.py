@@ -90,6 +90,8 @@ def export_usage(
             else:
                 result = _write_file(batches, staging / "final.parquet", usage_schema())
             move_into_place(result, target)
+    except OutputError:
+        raise
     except OSError as exc:  # the disk filled up, or the directory went away: the previous output is intact
         raise OutputError(
             f"cannot write {target}: {exc.strerror or exc}", fix="check the free space and the output directory"

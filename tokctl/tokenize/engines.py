@@ -24,7 +24,7 @@ from tokctl.paths import cache_dir
 from tokctl.registry.tokenizers import Tokenizer, TokenizerFile, get_tokenizer
 from tokctl.tokenize.files import load_file
 
-_MARSHAL_MAGIC = b"tokctl-ranks-v1\n"
+_MARSHAL_MAGIC = b"tokctl-ranks-v2\n"  # v2: the digest covers the source file's sha256 too
 
 
 class Engine(Protocol):
@@ -83,8 +83,8 @@ def _read_ranks_cache(spec: TokenizerFile) -> dict[bytes, int] | None:
     if not blob.startswith(_MARSHAL_MAGIC) or len(blob) < header_len:
         return None
     digest, payload = blob[len(_MARSHAL_MAGIC) : header_len].decode("ascii", "replace"), blob[header_len:]
-    if hashlib.sha256(payload).hexdigest() != digest:
-        return None  # damaged or tampered: rebuilt from the verified source below
+    if _digest(spec, payload) != digest:
+        return None  # damaged, edited, or another file's ranks: rebuilt from the verified source below
     try:
         ranks = marshal.loads(payload)
     except (EOFError, ValueError, TypeError):
@@ -92,11 +92,17 @@ def _read_ranks_cache(spec: TokenizerFile) -> dict[bytes, int] | None:
     return ranks if isinstance(ranks, dict) else None
 
 
+def _digest(spec: TokenizerFile, payload: bytes) -> str:
+    """The payload's sha256 bound to the source file it was parsed from: a cache file copied or renamed over
+    another tokenizer's name does not pass."""
+    return hashlib.sha256(f"{spec.sha256}-{spec.rank_limit or 0}\n".encode("ascii") + payload).hexdigest()
+
+
 def _write_ranks_cache(spec: TokenizerFile, ranks: dict[bytes, int]) -> None:
     from tokctl.export import write_bytes_atomic
 
     payload = marshal.dumps(ranks)
-    blob = _MARSHAL_MAGIC + hashlib.sha256(payload).hexdigest().encode("ascii") + payload
+    blob = _MARSHAL_MAGIC + _digest(spec, payload).encode("ascii") + payload
     try:
         write_bytes_atomic(_ranks_cache_path(spec), blob)
     except OSError as exc:
