@@ -130,9 +130,14 @@ def _write_text(report: Report, fmt: OutputFormat, out: IO[str]) -> None:
             out.write(dumps(row, indent=None) + "\n")
     elif fmt is OutputFormat.csv:
         writer = csv.writer(out, lineterminator="\n")
+        # The csv module quotes a cell only for the characters of its line terminator: a bare CR inside a
+        # value would go out unquoted, and a reader that breaks lines on CR would start a new row with what
+        # follows it (a formula, say). Such rows are written with every cell quoted.
+        quoting = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow([c.key for c in report.columns])
         for row in report.rows:
-            writer.writerow([csv_cell(row.get(c.key)) for c in report.columns])
+            cells = [csv_cell(row.get(c.key)) for c in report.columns]
+            (quoting if any(isinstance(v, str) and "\r" in v for v in cells) else writer).writerow(cells)
     else:
         _write_table(report, out)
 

@@ -132,6 +132,15 @@ def _write_focus(batches: Iterator[Any], path: Path) -> Path:
     return _write_file((focus_batch(b, prices) for b in batches), path, focus_schema())
 
 
+def _path_safe(values: Any) -> Any:
+    """Partition values become directory names, percent-encoded by Arrow (``/`` is ``%2F``, so ``../x``
+    stays inside the dataset); only NUL passes through and would cut the name short, merging ``a\\0b``
+    with ``a``: it becomes U+FFFD."""
+    import pyarrow.compute as pc
+
+    return pc.replace_substring(values, "\x00", "\ufffd")
+
+
 def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> Path:
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -142,9 +151,9 @@ def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> P
         if "usage_date" in keys:
             batch = batch.append_column("usage_date", batch.column("ts_start").cast(pa.date32()))
         for key in keys:  # partition values as plain strings (dictionary columns do not partition)
-            if key != "usage_date" and pa.types.is_dictionary(batch.schema.field(key).type):
+            if key != "usage_date":
                 index = batch.schema.get_field_index(key)
-                batch = batch.set_column(index, key, batch.column(key).cast(pa.string()))
+                batch = batch.set_column(index, key, _path_safe(batch.column(key).cast(pa.string())))
         return batch
 
     schema = usage_schema()

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokctl.errors import InputFormatError
+from tokctl.readers.secrets import redact_repeated
 from tokctl.schema import MAX_TOKENS, MONEY_LIMIT_DIGITS
 
 # ISO 4217 active codes (2026): a bill in anything else is refused rather than guessed.
@@ -190,9 +191,13 @@ class LineBuilder:
 
 
 def _label(value: Any, name: str) -> str | None:
-    """Text columns hold text: numbers are written as text, anything else makes the line unusable."""
-    if value is None or isinstance(value, str):
-        return value
+    """Text columns hold text (numbers are written as text, anything else makes the line unusable), and never
+    a secret: an API key where a key id belongs becomes ``redacted:<hash>``, the alias the log readers give
+    the same key, so bill and logs still meet on it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return redact_repeated(value)
     if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
         return str(value)
     raise LineError(f"{name} is {type(value).__name__}, not text")

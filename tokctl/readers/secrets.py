@@ -62,6 +62,7 @@ def might_be_secret(value: str) -> bool:
 
 
 def redact_tags(tags: dict[str, str] | None) -> dict[str, str] | None:
-    if not tags or not any(_MARKERS.search(value) for value in tags.values()):
+    """Tags with secrets removed from values and keys (a LiteLLM tag list turns each bare item into a key)."""
+    if not tags or not any(_MARKERS.search(key) or _MARKERS.search(value) for key, value in tags.items()):
         return tags
-    return {key: redact(value) or "" for key, value in tags.items()}
+    return {redact(key) or "": redact(value) or "" for key, value in tags.items()}
