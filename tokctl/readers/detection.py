@@ -126,7 +126,8 @@ def detect(value: dict[str, Any]) -> str | None:
         return "gemini"
     if dashscope.is_native(value):
         return "dashscope.native"
-    if "choices" in value or "prompt_tokens" in (value.get("usage") or ()):
+    usage = value.get("usage")
+    if "choices" in value or (type(usage) is dict and "prompt_tokens" in usage):
         return "openai.chat"
     return None
 
@@ -149,9 +150,10 @@ def _parse_shape(value: dict[str, Any], shape: str | None, ctx: Context) -> list
         allowed, forced_format, forced_hint = SOURCES[ctx.source]
         if shape not in allowed:
             raise Skip("unknown_shape", f"not a {ctx.source} record ({shape or 'unknown shape'})")
-    if shape is None:
+    reader = _READERS.get(shape) if shape is not None else None
+    if reader is None:  # no shape, or a request log wrapped inside another
         raise Skip("unknown_shape", "no reader knows this record's shape")
-    row = _READERS[shape](value, ctx, forced_format)
+    row = reader(value, ctx, forced_format)
     if forced_hint is not None:
         row["_hint"], row["_hard"] = forced_hint, True
     return [row]
