@@ -203,7 +203,7 @@ def _custom_model(raw: Any, index: int, path: Path, registry: dict[str, Platform
         )
         try:
             zoneinfo.ZoneInfo(raw["timezone"])
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError, TypeError):
             raise RegistryError(
                 f"unknown time zone {raw['timezone']!r}",
                 where=where,

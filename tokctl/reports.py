@@ -260,7 +260,7 @@ _PLACES = Decimal(1).scaleb(-12)
 def _zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory of zones
         raise UsageError(f"unknown time zone {name!r}", fix="use an IANA name such as UTC or Asia/Shanghai") from None
 
 

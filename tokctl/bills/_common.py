@@ -102,7 +102,7 @@ def _short(value: Any) -> str:
 def zone(name: str) -> dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory of zones
         raise InputFormatError(
             f"unknown time zone {name!r}", fix="use an IANA name such as UTC or Asia/Shanghai"
         ) from None

@@ -426,7 +426,7 @@ def parse_platform(raw: dict[str, Any], path: Path) -> Platform:
         )
     try:
         tz = zoneinfo.ZoneInfo(expect(p["timezone"], str, where=pw, key="timezone"))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, a name too long
         raise RegistryError(
             f"unknown time zone {p['timezone']!r}",
             where=pw,
