@@ -28,25 +28,29 @@ class Plan:
 
 
 def plan(hash_chunks: list[Any]) -> Plan:
+    """Keep the last row of every id. A stable sort of the 64-bit ids (about 27 bytes a row at the peak) finds
+    the runs of equal ids; a hash aggregation took ~150 bytes a row, which made memory grow with the input."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not hash_chunks:
         return Plan(None, None, 0)
-    hashes = pa.concat_arrays(hash_chunks)
+    hashes = np.concatenate([np.asarray(chunk, dtype=np.int64) for chunk in hash_chunks])
     n = len(hashes)
-    positions = pa.array(np.arange(n, dtype="int64"))
-    groups = pa.table({"h": hashes, "pos": positions}).group_by("h").aggregate([("pos", "max"), ("pos", "count")])
-    duplicates = n - groups.num_rows
+    order = np.argsort(hashes, kind="stable")  # equal ids keep reading order, so a run ends at its last row
+    ordered = hashes[order]
+    del hashes
+    boundary = ordered[1:] != ordered[:-1]
+    del ordered
+    run_end = np.append(boundary, True)
+    duplicates = n - int(np.count_nonzero(run_end))
     if duplicates == 0:
         return Plan(None, None, 0)
+    run_start = np.insert(boundary, 0, True)
     keep_np = np.zeros(n, dtype=bool)
-    last = groups.column("pos_max").to_numpy()
-    keep_np[last] = True
+    keep_np[order[run_end]] = True
     collapsed_np = np.zeros(n, dtype=bool)
-    repeated = pc.greater(groups.column("pos_count"), 1)
-    collapsed_np[pc.filter(groups.column("pos_max"), repeated).to_numpy()] = True
+    collapsed_np[order[run_end & ~run_start]] = True
     return Plan(pa.array(keep_np), pa.array(collapsed_np), duplicates)
 
 
