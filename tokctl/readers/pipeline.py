@@ -25,8 +25,8 @@ from tokctl.readers.generic import Mapping
 from tokctl.readers.rows import finalize
 from tokctl.readers.values import Skip
 
-CHUNK_BYTES = 32 * 1024 * 1024
-PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 # Errors a malformed record can raise deep inside a reader: counted as unknown_shape, never fatal.
 _RECORD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError)
