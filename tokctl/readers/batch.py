@@ -27,16 +27,17 @@ class BatchBuilder:
         # Rows of the last flush that Arrow could not hold, with why (the caller counts them as skipped).
         self.rejected: list[tuple[dict[str, Any], str]] = []
 
+        # Bound once: called for every row.
+        self.add = self._rows.append
+
     def __len__(self) -> int:
         return len(self._rows)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
 
     def flush(self) -> tuple[Any, Any]:
         import pyarrow as pa
 
-        rows, self._rows = self._rows, []
+        rows = self._rows.copy()
+        self._rows.clear()  # the same list: ``add`` stays bound to it
         schema = usage_schema()
         try:
             structs = pa.array(rows, type=_row_type())

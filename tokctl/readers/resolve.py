@@ -149,8 +149,25 @@ def resolve(model_reported: str | None, hint: str | None, hard: bool) -> tuple[s
     return (platforms[0] if platforms else None), None, "unknown_model"
 
 
+_RESOLVED: dict[tuple[str | None, str | None, bool], tuple[str | None, str | None, str | None]] = {}
+_RESOLVED_MAX = 8192
+
+
+def resolve_row(model_reported: str | None, hint: str | None, hard: bool) -> tuple[str | None, str | None, str | None]:
+    """:func:`resolve` for the per-row path: a plain dict lookup (about 3x cheaper than the LRU cache's hit,
+    which reorders its list); emptied when full, so a hostile log of distinct names cannot grow it."""
+    key = (model_reported, hint, hard)
+    found = _RESOLVED.get(key)
+    if found is None:
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        found = _RESOLVED[key] = resolve(model_reported, hint, hard)
+    return found
+
+
 def clear_cache() -> None:
     resolve.cache_clear()
+    _RESOLVED.clear()
     _matching_platforms.cache_clear()
 
 

@@ -13,71 +13,90 @@ so the total is derived. A part that is not reported stays null.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import Any
 
-from tokctl.readers.resolve import resolve
-from tokctl.readers.secrets import might_be_secret, redact, redact_repeated, redact_tags
+from tokctl.readers.resolve import resolve_row
+from tokctl.readers.secrets import MARKERS, redact, redact_repeated, redact_tags
+
+_markers = MARKERS.search
 
 _STANDARD_TIERS = {"default": "standard", "auto": "standard", "on_demand": "standard", "standard": "standard"}
 
 
-@functools.lru_cache(maxsize=256)
+_TIERS: dict[str, str] = {}
+
+
 def _tier(raw: str) -> str:
-    lowered = raw.lower()
-    return _STANDARD_TIERS.get(lowered, lowered)
+    found = _TIERS.get(raw)
+    if found is None:
+        lowered = raw.lower()
+        found = _STANDARD_TIERS.get(lowered, lowered)
+        if len(_TIERS) < 256:  # a log names few tiers; a hostile one cannot grow this
+            _TIERS[raw] = found
+    return found
 
 
 def record_id(source_format: str, key: str) -> str:
-    return hashlib.sha256(f"{source_format}\x1f{key}".encode("utf-8", "surrogatepass")).hexdigest()
+    return _sha256(f"{source_format}\x1f{key}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_sha256 = hashlib.sha256
+_SECRET_SCANNED = ("request_id", "response_id", "error_type")
+_REPEATED = ("project", "api_key_id", "user")
 
 
 def finalize(row: dict[str, Any], source_file: str, line: int, index: int) -> dict[str, Any]:
-    """Complete ``row`` in place and return it. ``index`` numbers the rows of one record (OTLP spans)."""
-    flags: list[str] = row.get("flags") or []
+    """Complete ``row`` in place and return it. ``index`` numbers the rows of one record (OTLP spans).
+
+    Runs once per row, so lookups are bound locally and per-value work is cached where values repeat
+    (service tiers, (model, hint) pairs, projects and users)."""
+    get = row.get
+    flags: list[str] = get("flags") or []
     _tokens(row, flags)
-    tier = row.get("service_tier")
+    tier = get("service_tier")
     if tier is not None:
         tier = row["service_tier"] = _tier(tier)
-    if row.get("is_batch") is None and tier == "batch":
-        row["is_batch"] = True
-    provider, model, flag = resolve(row.get("model_reported"), row.get("_hint"), bool(row.get("_hard")))
+        if tier == "batch" and get("is_batch") is None:
+            row["is_batch"] = True
+    provider, model, flag = resolve_row(get("model_reported"), get("_hint"), bool(get("_hard")))
     row["provider"] = provider
     row["model"] = model
     if flag:
         flags.append(flag)
-    if row.get("status") is None and row.get("input_tokens") is not None:
+    if get("status") is None and get("input_tokens") is not None:
         row["status"] = "success"
-    if row.get("token_basis") is None:
+    if get("token_basis") is None:
         row["token_basis"] = "reported"
-    key = row.get("_key")
+    key = get("_key")
     if key is None:
         key = f"{source_file}:{line}" if index == 0 else f"{source_file}:{line}#{index}"
-    row["record_id"] = record_id(row["source_format"], key)
+    row["record_id"] = _sha256(f"{row['source_format']}\x1f{key}".encode("utf-8", "surrogatepass")).hexdigest()
     row["source_file"] = source_file
     row["source_line"] = line
-    for column in ("project", "api_key_id", "user"):
-        value = row.get(column)
+    for column in _REPEATED:
+        value = get(column)
         if value is not None:
             row[column] = redact_repeated(value)
-    for column in ("request_id", "response_id", "error_type"):
-        value = row.get(column)
-        if value is not None and might_be_secret(value):
+    for column in _SECRET_SCANNED:
+        value = get(column)
+        if value is not None and _markers(value) is not None:
             row[column] = redact(value)
-    if row.get("tags"):
-        row["tags"] = redact_tags(row["tags"])
+    tags = get("tags")
+    if tags:
+        row["tags"] = redact_tags(tags)
     row["flags"] = flags
     return row
 
 
 def _tokens(row: dict[str, Any], flags: list[str]) -> None:
-    total_in = row.get("input_tokens")
-    uncached = row.get("input_uncached_tokens")
-    read = row.get("cache_read_tokens")
-    write = row.get("cache_write_tokens")
-    w5m = row.get("cache_write_5m_tokens")
-    w1h = row.get("cache_write_1h_tokens")
+    get = row.get
+    total_in = get("input_tokens")
+    uncached = get("input_uncached_tokens")
+    read = get("cache_read_tokens")
+    write = get("cache_write_tokens")
+    w5m = get("cache_write_5m_tokens")
+    w1h = get("cache_write_1h_tokens")
     if write is None and (w5m is not None or w1h is not None):
         write = (w5m or 0) + (w1h or 0)
         row["cache_write_tokens"] = write
@@ -95,10 +114,10 @@ def _tokens(row: dict[str, Any], flags: list[str]) -> None:
             row["input_uncached_tokens"] = rest
     elif total_in != uncached + (read or 0) + (write or 0):
         flags.append("input_parts_mismatch")
-    output = row.get("output_tokens")
-    reasoning = row.get("reasoning_tokens")
+    output = get("output_tokens")
+    reasoning = get("reasoning_tokens")
     if reasoning is not None and output is not None and reasoning > output:
         flags.append("reasoning_exceeds_output")
-    reported = row.get("total_tokens_reported")
+    reported = get("total_tokens_reported")
     if reported is not None and total_in is not None and output is not None and reported != total_in + output:
         flags.append("total_mismatch")
