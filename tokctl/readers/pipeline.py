@@ -26,7 +26,7 @@ from tokctl.readers.rows import finalize
 from tokctl.readers.values import Skip
 
 CHUNK_BYTES = 16 * 1024 * 1024
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 # Errors a malformed record can raise deep inside a reader: counted as unknown_shape, never fatal.
 _RECORD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError)
@@ -85,7 +85,7 @@ def iter_batches(
     meter = Progress(progress)
     meter.total = sum(_size(path) for _, path in targets)
     count = _worker_count(workers, meter.total)
-    tasks = plan_tasks(targets, chunk_bytes if count > 1 else None)
+    tasks = plan_tasks(targets, _balanced(chunk_bytes, meter.total, count) if count > 1 else None)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -109,6 +109,12 @@ def _worker_count(workers: int | None, total_bytes: int) -> int:
             return 1
         return max(1, min(os.cpu_count() or 1, 4))
     return max(1, workers)
+
+
+def _balanced(chunk_bytes: int, total_bytes: int, workers: int) -> int:
+    """Ranges small enough that every worker gets about two (a 20 MB file read in two 16 MB-or-less
+    ranges keeps one worker idle half the time), but no smaller than 1 MB or than ``chunk_bytes``."""
+    return min(chunk_bytes, max(1 << 20, -(-total_bytes // (2 * workers))))
 
 
 def plan_tasks(targets: list[tuple[str, Path | None]], chunk_bytes: int | None) -> Iterator[Task]:
