@@ -10,8 +10,16 @@ from typing import Any
 
 from tokctl.errors import UsageError
 from tokctl.pricing.book import Entry, lookup
-from tokctl.pricing.rules import normalize_service_tier, select, tier_basis_tokens, tier_index, window_index
+from tokctl.pricing.rules import (
+    Selection,
+    normalize_service_tier,
+    select,
+    tier_basis_tokens,
+    tier_index,
+    window_index,
+)
 from tokctl.pricing.types import Component, Cost, PriceRow, Usage
+from tokctl.registry.providers import PricePeriod
 
 ALWAYS_SHOWN = ("input", "output")
 _EXACT = decimal.Context(prec=80, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
@@ -34,6 +42,21 @@ def moment_for(at: dt.datetime | dt.date | None, tz: dt.tzinfo) -> dt.datetime:
             )
         return at
     return dt.datetime.combine(at, dt.time(0), tzinfo=tz)
+
+
+def price_row(entry: Entry, period: PricePeriod, chosen: Selection) -> PriceRow:
+    """The registry row a selection of prices came from (what ``price_ref`` names)."""
+    return PriceRow(
+        entry.platform.id,
+        entry.model.id,
+        period.effective_from,
+        period.effective_to,
+        period.source,
+        period.confidence,
+        chosen.tier,
+        chosen.window,
+        chosen.service_tier,
+    )
 
 
 def price(
@@ -90,17 +113,7 @@ def price_entry(usage: Usage, entry: Entry, at: dt.datetime, service_tier: str |
         tier = tier_index(period, basis)
     named_tier, is_batch = normalize_service_tier(service_tier, batch)
     chosen = select(period, window, tier, is_batch, named_tier)
-    row = PriceRow(
-        entry.platform.id,
-        entry.model.id,
-        period.effective_from,
-        period.effective_to,
-        period.source,
-        period.confidence,
-        chosen.tier,
-        chosen.window,
-        chosen.service_tier,
-    )
+    row = price_row(entry, period, chosen)
     if chosen.unpriced is not None:
         return result(None, price=row, unpriced=chosen.unpriced, reason=chosen.reason)
     components = []

@@ -28,8 +28,8 @@ from tokctl.pricing.columns import (
 )
 from tokctl.pricing.fill import fill
 from tokctl.pricing.rules import Selection, select
-from tokctl.pricing.scalar import component_cost
-from tokctl.pricing.types import KINDS, PriceRow
+from tokctl.pricing.scalar import component_cost, price_row
+from tokctl.pricing.types import KINDS
 from tokctl.registry.providers import PricePeriod, Window
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -57,17 +57,7 @@ class _Variants:
         full = (id(entry.platform), entry.model.id, id(period), *key)
         if full not in self.index:
             chosen = select(period, *key)
-            row = PriceRow(
-                entry.platform.id,
-                entry.model.id,
-                period.effective_from,
-                period.effective_to,
-                period.source,
-                period.confidence,
-                chosen.tier,
-                chosen.window,
-                chosen.service_tier,
-            )
+            row = price_row(entry, period, chosen)
             self.index[full] = len(self.selections)
             self.selections.append(chosen)
             self.refs.append(row.ref)
