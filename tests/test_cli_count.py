@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.reference_engines import EXACT_IDS
 from tokctl.cli import app
 
 runner = CliRunner()
@@ -185,19 +186,7 @@ def test_tokenizers_list_and_verify() -> None:
     code, out, _ = run("tokenizers", "list", "--format", "json")
     assert code == 0
     rows = {r["id"]: r for r in json.loads(out)["tokenizers"]}
-    for tid in (
-        "o200k_base",
-        "cl100k_base",
-        "llama3",
-        "llama4",
-        "qwen",
-        "qwen3.6",
-        "deepseek-v4",
-        "mistral-tekken",
-        "mistral-sp-v1",
-        "mistral-sp-v3",
-        "mistral-sp-v7",
-    ):
+    for tid in EXACT_IDS:  # the ids issue #2 requires exact and offline after install
         assert rows[tid]["offline"] is True and rows[tid]["accuracy"] == "exact", tid
     code, out, _ = run("tokenizers", "verify", "o200k_base", "qwen", "--format", "json")
     assert code == 0

@@ -12,26 +12,14 @@ from pathlib import Path
 import pytest
 
 import tokenizers_registry
+from tests.reference_engines import EXACT_IDS
 from tokctl.errors import RegistryError
 from tokctl.registry._toml import load_toml
 from tokctl.registry.tokenizers import SCRIPT_CLASSES, Tokenizer, all_tokenizers, parse_manifest
 
 MANIFESTS = sorted(tokenizers_registry.TOKENIZERS.glob("*.toml"))
 
-REQUIRED_EXACT = (
-    "o200k_base",
-    "cl100k_base",
-    "llama3",
-    "llama4",
-    "qwen",
-    "qwen3.6",
-    "deepseek-v4",
-    "mistral-tekken",
-    "mistral-sp-v1",
-    "mistral-sp-v3",
-    "mistral-sp-v7",
-    "claude-legacy",
-)
+REQUIRED_EXACT = (*EXACT_IDS, "claude-legacy")
 REQUIRED_ESTIMATES = (
     "claude-estimate",
     "claude-4.7-estimate",
