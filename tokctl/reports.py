@@ -341,6 +341,7 @@ def report_usage(
     fx_file: Path | None = None,
     progress: Any = None,
     workers: int | None = 1,
+    at: str | None = None,
 ) -> tuple[Summary, Any]:
     """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
     from tokctl.readers import read_usage_with_accounting
@@ -348,6 +349,7 @@ def report_usage(
     keys = parse_by(by)
     zone = _zone(tz)
     _moment(since, zone, "--since"), _moment(until, zone, "--until")
+    price_at = parse_at_option(at)
     result = read_usage_with_accounting(
         paths,
         source,
@@ -357,6 +359,18 @@ def report_usage(
         columns=columns_for(keys),
         progress=progress,
         workers=workers,
+        price_at=price_at,
     )
     summary = summarize(result.table, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
     return summary, result.accounting
+
+
+def parse_at_option(at: str | None) -> Any:
+    """``--at`` for logs: the moment at which records without a timestamp are priced (ISO 8601 with offset)."""
+    if at is None:
+        return None
+    import datetime as dt
+
+    from tokctl.pricing.types import parse_at
+
+    return parse_at(at, dt.UTC)

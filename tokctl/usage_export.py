@@ -48,6 +48,7 @@ def export_usage(
     focus: bool = False,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
+    at: str | None = None,
 ) -> Accounting:
     """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting.
 
@@ -57,6 +58,9 @@ def export_usage(
     from tokctl.schema import usage_schema
 
     keys = parse_partition_by(partition_by)
+    from tokctl.reports import parse_at_option
+
+    price_at = parse_at_option(at)
     if focus and keys:
         raise UsageError("--focus writes one file of FOCUS rows", fix="leave out --partition-by with --focus")
     target = Path(output)
@@ -67,7 +71,15 @@ def export_usage(
             hashes = []
             unpriced = 0
             read = priced_batches(
-                paths, source, strict, mapping=mapping, price=True, accounting=acc, progress=progress, workers=workers
+                paths,
+                source,
+                strict,
+                mapping=mapping,
+                price=True,
+                accounting=acc,
+                progress=progress,
+                workers=workers,
+                price_at=price_at,
             )
             with pq.ParquetWriter(stage, usage_schema()) as writer:
                 for batch, batch_hashes in read:

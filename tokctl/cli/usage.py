@@ -17,6 +17,10 @@ _LOGS = typer.Argument(help="Usage log files, directories or globs (plain, .gz, 
 _SOURCE = typer.Option("--source", help="Accept only this log family (default: detect per record).")
 _MAPPING = typer.Option("--mapping", help="Column mapping TOML for --source generic (CSV or JSON lines).")
 _STRICT = typer.Option("--strict", help="Stop at the first bad record (exit 2) instead of counting it.")
+_AT = typer.Option(
+    "--at",
+    help="Price records that carry no timestamp (raw API responses) at this moment (ISO 8601 with offset; a bare date is 00:00 UTC).",
+)
 _WORKERS = typer.Option("--workers", help="Parsing processes (default: by input size, TOKCTL_WORKERS).")
 _SUMS = [
     Column("requests", "requests", True),
@@ -52,6 +56,7 @@ def report_command(
     mapping: Annotated[Path | None, _MAPPING] = None,
     strict: Annotated[bool, _STRICT] = False,
     workers: Annotated[int | None, _WORKERS] = None,
+    at: Annotated[str | None, _AT] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -73,6 +78,7 @@ def report_command(
             fx_file=fx_file,
             progress=progress,
             workers=workers,
+            at=at,
         )
     info(accounting.line())
     render(_report(summary, accounting.to_dict()), fmt, output)
@@ -90,6 +96,7 @@ def export_command(
     mapping: Annotated[Path | None, _MAPPING] = None,
     strict: Annotated[bool, _STRICT] = False,
     workers: Annotated[int | None, _WORKERS] = None,
+    at: Annotated[str | None, _AT] = None,
 ) -> None:
     """The priced canonical usage table (or FOCUS rows) as Parquet, written atomically."""
     from tokctl.render import info
@@ -106,6 +113,7 @@ def export_command(
             focus=focus,
             progress=progress,
             workers=workers,
+            at=at,
         )
     info(accounting.line())
     info(f"wrote {output}")

@@ -14,6 +14,7 @@ table is built.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,13 @@ def read_usage_with_accounting(
     columns: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
+    price_at: dt.datetime | None = None,
 ) -> UsageResult:
     """Read usage logs; the result holds the table and its :class:`Accounting`.
 
     ``price=True`` fills cost, currency and price_ref through tokctl.pricing.price_table (batch by batch)
-    and counts the unpriced rows. ``columns`` keeps only those columns (less memory for large reads).
+    and counts the unpriced rows; records without a timestamp are priced at ``price_at`` when it is given
+    (else they are unpriced ``no_timestamp``). ``columns`` keeps only those columns (less memory for large reads).
     ``workers``: parsing processes (see tokctl.readers.pipeline.iter_batches; None picks by input size).
     """
     import pyarrow as pa
@@ -81,6 +84,7 @@ def read_usage_with_accounting(
             accounting=accounting,
             progress=progress,
             workers=workers,
+            price_at=price_at,
         )
     )
     if batches:
@@ -104,6 +108,7 @@ def stream_usage(
     accounting: Accounting | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
+    price_at: dt.datetime | None = None,
 ) -> Iterator[Any]:
     """Canonical record batches with duplicates collapsed, holding the read's batches until the end.
 
@@ -117,7 +122,15 @@ def stream_usage(
     held: list[Any] = []
     hashes: list[Any] = []
     for batch, batch_hashes in priced_batches(
-        paths, source, strict, mapping=mapping, price=price, accounting=acc, progress=progress, workers=workers
+        paths,
+        source,
+        strict,
+        mapping=mapping,
+        price=price,
+        accounting=acc,
+        progress=progress,
+        workers=workers,
+        price_at=price_at,
     ):
         held.append(batch if columns is None else batch.select(_needed(columns)))
         hashes.append(batch_hashes)
@@ -143,6 +156,7 @@ def priced_batches(
     accounting: Accounting,
     progress: Callable[[int, int], None] | None,
     workers: int | None = 1,
+    price_at: dt.datetime | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """(batch, identity hashes) read from ``paths``, priced when asked; duplicates not yet collapsed."""
     from tokctl.readers.generic import load_mapping
@@ -155,7 +169,7 @@ def priced_batches(
         if price:
             from tokctl.pricing import price_table
 
-            batch = _conform(price_table(batch))
+            batch = _conform(price_table(batch, at=price_at))
         yield batch, hashes
 
 
