@@ -19,7 +19,8 @@ _MAPPING = typer.Option("--mapping", help="Column mapping TOML for --source gene
 _STRICT = typer.Option("--strict", help="Stop at the first bad record (exit 2) instead of counting it.")
 _AT = typer.Option(
     "--at",
-    help="Price records that carry no timestamp (raw API responses) at this moment (ISO 8601 with offset; a bare date is 00:00 UTC).",
+    help="Price records that carry no timestamp (raw API responses) at this moment "
+    "(ISO 8601 with offset; a bare date is 00:00 UTC).",
 )
 _WORKERS = typer.Option("--workers", help="Parsing processes (default: by input size, TOKCTL_WORKERS).")
 _SUMS = [
