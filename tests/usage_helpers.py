@@ -7,19 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import tokctl
+from tokctl.readers.generic import TOKEN_FIELDS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "logs"
-TOKENS = (
-    "input_tokens",
-    "input_uncached_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "total_tokens_reported",
-)
+TOKENS = TOKEN_FIELDS  # every token column a reader may fill
 
 
 def read(path: Path | str, **kwargs: Any) -> tuple[list[dict[str, Any]], Any]:

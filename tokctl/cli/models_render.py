@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from tokctl.pricing.quote import plain
-from tokctl.registry.providers import TIER_BASIS, WEEKDAYS
+from tokctl.registry.providers import PRICE_KEYS, TIER_BASIS, WEEKDAYS
 from tokctl.render import Column, Report, Section
 
 LIST_COLUMNS = [
@@ -34,7 +34,7 @@ def models_report(rows: list[dict[str, Any]]) -> Report:
     return Report(doc={"models": rows}, rows=rows, columns=LIST_COLUMNS, title=f"{len(rows)} models", notes=notes)
 
 
-PRICE_KINDS = ("input", "cache_read", "cache_write", "cache_write_1h", "cache_write_12h", "output", "reasoning")
+PRICE_KINDS = PRICE_KEYS
 PERIOD_COLUMNS = [
     Column("from", "from"),
     Column("to", "to"),

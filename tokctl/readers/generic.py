@@ -34,18 +34,9 @@ from typing import Any
 from tokctl.errors import InputFormatError
 from tokctl.readers.resolve import vendor_hint
 from tokctl.readers.values import Skip, count, duration_us, money, text, timestamp_us
+from tokctl.schema import TOKEN_COLUMNS
 
-TOKEN_FIELDS = (
-    "input_tokens",
-    "input_uncached_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "total_tokens_reported",
-)
+TOKEN_FIELDS = (*TOKEN_COLUMNS, "total_tokens_reported")
 TIME_FIELDS = ("ts_start", "ts_end", "ts_first_token")
 TEXT_FIELDS = (
     "model_reported",
