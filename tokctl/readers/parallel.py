@@ -17,7 +17,7 @@ from typing import Any
 from tokctl.readers.accounting import Accounting
 from tokctl.readers.batch import BatchBuilder
 from tokctl.readers.generic import Mapping
-from tokctl.readers.pipeline import Progress, Task, _size, context_for, flush, read_task
+from tokctl.readers.pipeline import Progress, Task, _size, context_for, emit, flush, read_task
 
 
 def parallel_batches(
@@ -63,9 +63,9 @@ def work(
     gc.disable()
     acc = Accounting()
     builder = BatchBuilder()
-    out = []
-    for _ in read_task(task, context_for(task, source, mapping), acc, strict, builder, Progress(None), batch_rows):
-        out.append(flush(builder, acc, strict))
+    out: list[tuple[Any, Any]] = []
+    for ready in read_task(task, context_for(task, source, mapping), acc, strict, builder, Progress(None), batch_rows):
+        out.extend(emit(ready, builder, acc, strict))
     if len(builder):
         out.append(flush(builder, acc, strict))
     return out, acc

@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from tokctl.errors import InputFormatError
+from tokctl.readers import columnar
 from tokctl.readers.accounting import INFORMATIONAL, Accounting
 from tokctl.readers.batch import BATCH_ROWS, BatchBuilder
 from tokctl.readers.detection import Context, containers, parse
-from tokctl.readers.files import Bad, expand, is_plain_json_lines, json_lines, open_stream, records
+from tokctl.readers.files import MAX_LINE_BYTES, Bad, expand, is_plain_json_lines, json_lines, open_stream, records
 from tokctl.readers.generic import Mapping
 from tokctl.readers.rows import finalize
 from tokctl.readers.values import Skip
 
 CHUNK_BYTES = 16 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024  # what the columnar fast path parses at once
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 # Errors a malformed record can raise deep inside a reader: counted as unknown_shape, never fatal.
@@ -159,10 +161,21 @@ def _serial_batches(
 ) -> Iterator[tuple[Any, Any]]:
     builder = BatchBuilder()
     for task in tasks:
-        for _ in read_task(task, context_for(task, source, mapping), acc, strict, builder, meter, batch_rows):
-            yield flush(builder, acc, strict)
+        for ready in read_task(task, context_for(task, source, mapping), acc, strict, builder, meter, batch_rows):
+            yield from emit(ready, builder, acc, strict)
     if len(builder):
         yield flush(builder, acc, strict)
+
+
+def emit(ready: tuple[Any, Any] | None, builder: BatchBuilder, acc: Accounting, strict: bool) -> Iterator[Any]:
+    """What :func:`read_task` signalled: None, the builder is full; a batch, it goes out after the rows
+    before it, so batches keep reading order."""
+    if ready is None:
+        yield flush(builder, acc, strict)
+        return
+    if len(builder):
+        yield flush(builder, acc, strict)
+    yield ready
 
 
 def flush(builder: BatchBuilder, acc: Accounting, strict: bool) -> tuple[Any, Any]:
@@ -201,8 +214,9 @@ def read_task(
     builder: BatchBuilder,
     meter: Progress,
     batch_rows: int,
-) -> Iterator[None]:
-    """Add the task's rows to ``builder``; yields whenever the builder holds ``batch_rows`` rows."""
+) -> Iterator[tuple[Any, Any] | None]:
+    """Add the task's rows to ``builder``; yields None whenever the builder holds ``batch_rows`` rows, and a
+    finished (batch, hashes) for a block that the columnar fast path read."""
     display, path = task.display, task.path
     if task.offset == 0:
         acc.files += 1
@@ -211,46 +225,155 @@ def read_task(
             acc, strict, "missing_file", f"{display}:0", "no such file, no glob match, or no log file in the directory"
         )
         return
+    before = acc.records
+    fast = ctx.source is None and ctx.mapping is None and columnar.enabled()
     try:
-        if task.length is None:
-            stream, raw = open_stream(path)
-            found = records(stream, path)
+        if fast and (task.length is not None or is_plain_json_lines(path)):
+            yield from _read_blocks(task, ctx, acc, strict, builder, meter, batch_rows)
         else:
-            raw = stream = open(path, "rb")  # noqa: SIM115 - closed below
-            raw.seek(task.offset)
-            found = _numbered(json_lines(io.BytesIO(raw.read(task.length))), task.first_line - 1)
+            yield from _read_stream(task, ctx, acc, strict, builder, meter, batch_rows)
     except OSError as exc:
         _skip(acc, strict, "unreadable", f"{display}:0", exc.strerror or type(exc).__name__)
         return
-    before = acc.records
+    if acc.records == before and task.length is None:
+        _skip(acc, strict, "empty_file", f"{display}:0", "no records in the file")
+    meter.done += task.length if task.length is not None else _size(path)
+    meter.report(0)
+
+
+def _read_blocks(
+    task: Task,
+    ctx: Context,
+    acc: Accounting,
+    strict: bool,
+    builder: BatchBuilder,
+    meter: Progress,
+    batch_rows: int,
+) -> Iterator[tuple[Any, Any] | None]:
+    """A plain JSON-lines range (or whole file) in blocks cut at line ends: each block is read by the
+    columnar fast path when it can be, else record by record."""
+    assert task.path is not None
+    with open(task.path, "rb") as raw:
+        for offset, block, first_line in line_blocks(raw, task.offset, task.length, task.first_line, BLOCK_BYTES):
+            done = columnar.read_block(block, task.display, first_line)
+            if done is not None:
+                batch, hashes, rows = done
+                acc.records += rows
+                acc.parsed += rows
+                acc.rows += rows
+                meter.report(offset + len(block) - task.offset)
+                yield batch, hashes
+                continue
+            found = _numbered(json_lines(io.BytesIO(block)), first_line - 1)
+            for _ in _read_records(found, task.display, ctx, acc, strict, builder, batch_rows):
+                meter.report(offset + len(block) - task.offset)
+                yield None
+
+
+def line_blocks(
+    raw: Any, offset: int, length: int | None, first_line: int, block_bytes: int
+) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, bytes, number of the first line) of blocks of whole lines read from ``offset`` for ``length``
+    bytes (to the end when None). A line longer than a block makes a block of its own; one of
+    MAX_LINE_BYTES or more gives only its first MAX_LINE_BYTES, which json_lines reports as too long."""
+    raw.seek(offset)
+    left = -1 if length is None else length  # bytes still to read; -1: to the end of the file
+    line, carry = first_line, b""
+    while True:
+        data = b""
+        if left != 0:
+            data = raw.read(block_bytes if left < 0 else min(block_bytes, left))
+            if left > 0:
+                left -= len(data)
+        block = carry + data if carry else data
+        if not block:
+            return
+        final = not data or left == 0
+        cut = len(block) if final else block.rfind(b"\n") + 1
+        if cut == 0:
+            if len(block) < MAX_LINE_BYTES:
+                carry = block
+                continue
+            yield offset, block[:MAX_LINE_BYTES], line
+            offset += len(block)
+            carry = b""
+            while True:  # the rest of that line is skipped, as json_lines skips it
+                if left == 0:
+                    return
+                data = raw.read(block_bytes if left < 0 else min(block_bytes, left))
+                if not data:
+                    return
+                if left > 0:
+                    left -= len(data)
+                found = data.find(b"\n")
+                if found >= 0:
+                    offset += found + 1
+                    carry = data[found + 1 :]
+                    line += 1
+                    break
+                offset += len(data)
+            continue
+        out, carry = block[:cut], block[cut:]
+        yield offset, out, line
+        line += out.count(b"\n")
+        offset += cut
+
+
+def _read_stream(
+    task: Task,
+    ctx: Context,
+    acc: Accounting,
+    strict: bool,
+    builder: BatchBuilder,
+    meter: Progress,
+    batch_rows: int,
+) -> Iterator[None]:
+    display, path = task.display, task.path
+    assert path is not None
+    if task.length is None:
+        stream, raw = open_stream(path)
+        found = records(stream, path)
+    else:
+        raw = stream = open(path, "rb")  # noqa: SIM115 - closed below
+        raw.seek(task.offset)
+        found = _numbered(json_lines(io.BytesIO(raw.read(task.length))), task.first_line - 1)
+    with raw, stream:
+        for _ in _read_records(found, display, ctx, acc, strict, builder, batch_rows):
+            meter.report(raw.tell() - task.offset)
+            yield None
+
+
+def _read_records(
+    found: Iterator[tuple[int, Any]],
+    display: str,
+    ctx: Context,
+    acc: Accounting,
+    strict: bool,
+    builder: BatchBuilder,
+    batch_rows: int,
+) -> Iterator[None]:
     line = 0
     try:
-        with raw, stream:
-            for line, value in found:
-                if type(value) is dict and "resourceSpans" not in value and type(value.get("data")) is not list:
-                    _record(value, display, line or 1, ctx, acc, strict, builder, 0)
-                else:
-                    records_before = acc.records
-                    for sub, item in enumerate(containers(value)):
-                        if line == 0:
-                            _record(item, display, sub + 1, ctx, acc, strict, builder, 0)
-                        else:
-                            _record(item, display, line, ctx, acc, strict, builder, sub)
-                    if acc.records == records_before:
-                        _skip(acc, strict, "no_usage", f"{display}:{line or 1}", "an empty list or page")
-                if len(builder) >= batch_rows:
-                    meter.report(raw.tell() - task.offset)
-                    yield None
+        for line, value in found:
+            if type(value) is dict and "resourceSpans" not in value and type(value.get("data")) is not list:
+                _record(value, display, line or 1, ctx, acc, strict, builder, 0)
+            else:
+                records_before = acc.records
+                for sub, item in enumerate(containers(value)):
+                    if line == 0:
+                        _record(item, display, sub + 1, ctx, acc, strict, builder, 0)
+                    else:
+                        _record(item, display, line, ctx, acc, strict, builder, sub)
+                if acc.records == records_before:
+                    _skip(acc, strict, "no_usage", f"{display}:{line or 1}", "an empty list or page")
+            if len(builder) >= batch_rows:
+                yield None
     except (OSError, EOFError) as exc:
         _skip(acc, strict, "unreadable", f"{display}:{line + 1}", str(exc) or type(exc).__name__)
     except Exception as exc:  # zstandard.ZstdError and friends: a corrupt compressed stream
         if type(exc).__module__.split(".")[0] not in ("zstandard", "zlib", "gzip"):
             raise
         _skip(acc, strict, "unreadable", f"{display}:{line + 1}", str(exc) or type(exc).__name__)
-    if acc.records == before and task.length is None:
-        _skip(acc, strict, "empty_file", f"{display}:0", "no records in the file")
-    meter.done += task.length if task.length is not None else _size(path)
-    meter.report(0)
 
 
 def _numbered(found: Iterator[tuple[int, Any]], shift: int) -> Iterator[tuple[int, Any]]:
