@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from tokctl.errors import UsageError
 from tokctl.registry.tokenizers import Tokenizer, get_tokenizer
-from tokctl.tokenize import textio
+from tokctl.tokenize import pipeline, textio
 from tokctl.tokenize.engines import SentencePieceEngine, TiktokenEngine, get_engine
 from tokctl.tokenize.estimate import ScriptStats, estimate_basis, estimate_tokens
 
@@ -201,24 +199,36 @@ class _Counter:
             for batch in _batches(items):
                 yield from zip((i for i, _ in batch), self.count_batch([c for _, c in batch]), strict=True)
             return
-        workers = _workers()
-        in_flight: deque[tuple[int, Future[list[_Tally]]]] = deque()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for index, chunk in items:
-                in_flight.append((index, pool.submit(self.count_batch, [chunk])))
-                # Two chunks per worker in flight: the cores stay busy while this thread reads the next ones.
-                while len(in_flight) > 2 * workers:
-                    done_index, future = in_flight.popleft()
-                    yield done_index, future.result()[0]
-            while in_flight:
-                done_index, future = in_flight.popleft()
-                yield done_index, future.result()[0]
+        yield from pipeline.count_stream(
+            items,
+            lambda chunk: self.count_batch([chunk])[0],
+            workers=_workers(),
+            size=lambda chunk: len(chunk.text),
+            make_fast=self._fast_for_stream,
+        )
 
-    def count_batch(self, chunks: list[textio.Chunk]) -> list[_Tally]:
+    def _fast_for_stream(self) -> Callable[[textio.Chunk], _Tally] | None:
+        """A counter for the feeding thread, with bpe_openai for the tokenizers it is verified for."""
+        fast: dict[str, Callable[[str], int]] = {}
+        for pid, engine in self.engines.items():
+            counter = engine.fast_counter() if isinstance(engine, TiktokenEngine) else None
+            if counter is not None:
+                fast[pid] = counter
+        if not fast:
+            return None
+        return lambda chunk: self.count_batch([chunk], fast)[0]
+
+    def count_batch(
+        self, chunks: list[textio.Chunk], fast: dict[str, Callable[[str], int]] | None = None
+    ) -> list[_Tally]:
+        """Tallies of chunks; ``fast`` counters (bpe_openai, this thread only) replace their tokenizers' engines."""
         tallies = [_Tally(chars=len(c.text), forced_cuts=int(c.forced)) for c in chunks]
         texts = [c.text for c in chunks]
         for pid, engine in self.engines.items():
-            if isinstance(engine, SentencePieceEngine):
+            counter = fast.get(pid) if fast else None
+            if counter is not None:
+                counts = [counter(t) for t in texts]
+            elif isinstance(engine, SentencePieceEngine):
                 counts = self._count_sentencepiece(engine, chunks)
             else:
                 counts = engine.count_many(texts)
