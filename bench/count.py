@@ -49,7 +49,7 @@ GOLDEN_KEYS = {
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 TIKTOKEN_CACHE = OUT / "tiktoken-cache"
-_SAFE_CUT = re.compile(r"\n(?=\S)")
+_SAFE_CUT = re.compile(r"\n(?=[^\s/])")  # not before "/": o200k's pieces take "\n/" after punctuation
 
 
 @dataclass
@@ -78,12 +78,12 @@ def seed_tiktoken_cache() -> Path:
 
 
 def safe_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
-    """About ``size`` characters each, cut only after a newline that is followed by a non-space."""
+    """About ``size`` characters each, cut only after a newline followed by neither a space nor a slash."""
     chunks: list[str] = []
     start = 0
     while len(text) - start > size:
         pos = text.rfind("\n", start, start + size)
-        while pos >= start and (pos + 1 >= len(text) or text[pos + 1].isspace()):
+        while pos >= start and (pos + 1 >= len(text) or text[pos + 1].isspace() or text[pos + 1] == "/"):
             pos = text.rfind("\n", start, pos)
         if pos >= start:
             cut = pos + 1

@@ -163,3 +163,16 @@ def test_script_stats_classify_han_latin_other() -> None:
     stats = ScriptStats()
     stats.add_text("ab中文éЖ")
     assert (stats.latin, stats.han, stats.other) == (3, 2, 1)
+
+
+def test_no_chunk_starts_with_a_slash_after_a_newline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """o200k_base reads ";\\n//" as one piece: a cut between the newline and the slash changed counts
+    (x = y;\\n//comment: 5 tokens whole, 6 when cut there)."""
+    path = tmp_path / "code.c"
+    path.write_text("int x = y;\n// comment on the next line\n" * 300, encoding="utf-8")
+    whole = reference("o200k_base")(path.read_text(encoding="utf-8"))
+    monkeypatch.setattr(textio, "CHUNK_CHARS", 64)
+    monkeypatch.setattr(textio, "BLOCK_BYTES", 100)
+    assert count_paths([str(path)], tokenizers=["o200k_base"]).totals[0].tokens == whole
+    chunks = list(textio.chunk_text(iter([path.read_text(encoding="utf-8")]), chunk_chars=64))
+    assert len(chunks) > 100 and not any(c.text.startswith("/") for c in chunks)

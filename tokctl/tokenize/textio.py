@@ -1,8 +1,8 @@
 """Reading text to count: path expansion, decoding, binary detection, and exact chunking.
 
 Large files are read in blocks and cut into chunks only where every supported pre-tokenizer splits too (after
-a newline that is followed by a non-space character), so the sum of the chunks' counts equals the whole text's
-count exactly. Memory stays bounded by the chunk size, whatever the file size.
+a newline followed by a character that is neither a space nor a slash), so the sum of the chunks' counts equals
+the whole text's count exactly. Memory stays bounded by the chunk size, whatever the file size.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def _safe_cut(text: str, allow_space_cut: bool) -> int:
         pos = text.rfind("\n", 0, pos)
         if pos < 0:
             break
-        if not text[pos + 1].isspace():
+        if not text[pos + 1].isspace() and text[pos + 1] != "/":
             return pos + 1
     if allow_space_cut:
         pos = len(text) - 1
@@ -206,7 +206,9 @@ def chunk_text(
         yield Chunk(pending, continues)
 
 
-_NEWLINE_CUT = re.compile(r"\n(?=\S)")
+# Not before "/": o200k's punctuation pieces take newlines and slashes after them (" ?[^\s\p{L}\p{N}]+[\r\n/]*"),
+# so "x;\n//c" is one piece ";\n//" there.
+_NEWLINE_CUT = re.compile(r"\n(?=[^\s/])")
 _SPACE_CUT = re.compile(r"(?<=[^\W\d_]) (?=[^\W\d_])")
 
 
