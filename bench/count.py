@@ -185,14 +185,35 @@ def measure(
         case = Case(tokenizer, part, path, path.read_text(encoding="utf-8"))
         raw_time, raw_tokens = time_call(lambda case=case: raw.count(case.text), repeats)
         batch_time, _ = time_call(lambda case=case: raw.count_all_cores(case.text), repeats)
+        fast_before = _fast_chars(tokenizer)
         lib_time, report = time_call(lambda case=case: count_paths([str(case.path)], tokenizers=[tokenizer]), repeats)
+        engine = _engine_label(tokenizer, _fast_chars(tokenizer) - fast_before, report.chars * len(lib_time.seconds))
         cmd = [sys.executable, "-m", "tokctl", "count", str(path), "-t", tokenizer, "--format", "json"]
         cli_time, cli_run = time_child(cmd, repeats, child_env())
         counts = {"raw": raw_tokens, "library": report.totals[0].tokens, "cli": _cli_tokens(cli_run.stdout)}
         if golden is not None:
             counts["golden"] = golden[GOLDEN_KEYS[tokenizer]][part]
-        rows.append(_row(case, raw.label, raw_time, batch_time, lib_time, cli_time, counts))
+        rows.append({**_row(case, raw.label, raw_time, batch_time, lib_time, cli_time, counts), "engine": engine})
     return rows
+
+
+def _fast_chars(tokenizer: str) -> int:
+    from tokctl.tokenize.engines import TiktokenEngine, get_engine
+
+    engine = get_engine(tokenizer)
+    return engine.fast_chars if isinstance(engine, TiktokenEngine) else 0
+
+
+def _engine_label(tokenizer: str, fast_chars: int, chars: int) -> str:
+    """Which engine counted in tokctl's library runs: tiktoken alone, or with bpe_openai (its share of chars)."""
+    from tokctl.tokenize.engines import TiktokenEngine, get_engine
+
+    engine = get_engine(tokenizer)
+    if not isinstance(engine, TiktokenEngine):
+        return type(engine).__name__.removesuffix("Engine").lower()
+    if fast_chars:
+        return f"tiktoken + bpe_openai {100 * fast_chars / max(chars, 1):.0f}%"
+    return "tiktoken"
 
 
 def _row(
@@ -250,6 +271,7 @@ def run(ctx: Context) -> dict[str, Any]:
                 f"{r['raw_all_cores_mb_s']:.2f}",
                 f"{r['library_mb_s']:.2f} ({r['library_range'][0]:.2f}-{r['library_range'][1]:.2f})",
                 f"{r['tokens'] / (r['mb'] / r['library_mb_s']) / 1e6:.2f}",
+                r["engine"],
                 f"{r['library_ratio']:.2f}x",
                 f"{r['cli_mb_s']:.2f}",
                 f"{r['cli_ratio']:.2f}x",
@@ -269,6 +291,7 @@ def run(ctx: Context) -> dict[str, Any]:
             "raw all cores",
             "tokctl lib MB/s",
             "lib Mtok/s",
+            "tokctl engine",
             "lib ratio",
             "tokctl CLI MB/s",
             "CLI ratio",
@@ -282,7 +305,9 @@ def run(ctx: Context) -> dict[str, Any]:
             "encode_ordinary_batch / encode_batch_fast / encode(list, num_threads). The CLI column is a whole "
             "process (interpreter, imports, vocabulary load included)."
             + ("" if fast_limit is None else f" --quick: the first {fast_limit:g} MB of each part.")
-            + f" deepseek-v4 and mistral-sp-v1 use the first {slow_limit:g} MB of each part."
+            + f" deepseek-v4 and mistral-sp-v1 use the first {slow_limit:g} MB of each part.",
+            "tokctl engine: what counted in the library runs (the CLI runs the same code); bpe_openai joins "
+            "tiktoken's workers on the reading thread past 4M characters when verified (TOKCTL_BPE_OPENAI=0: off).",
         ],
     )
     payload = {"rows": rows, "repeats": repeats, "corpus": str(corpus), "shared_corpus": ctx.shared_corpus}

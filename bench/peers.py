@@ -83,6 +83,23 @@ def commands(ctx: Context) -> dict[str, list[str] | None]:
     return found
 
 
+def tokctl_engine() -> str:
+    """What ``tokctl count`` runs on the big file here: tiktoken alone, or with bpe_openai when it is verified."""
+    import os
+
+    from bench.common import use_bench_cache
+
+    use_bench_cache()
+    from tokctl.tokenize.engines import TiktokenEngine, get_engine
+
+    engine = get_engine("o200k_base")
+    if os.environ.get("TOKCTL_BPE_OPENAI", "").strip() == "0":
+        return "tiktoken workers (bpe_openai disabled by TOKCTL_BPE_OPENAI=0)"
+    if isinstance(engine, TiktokenEngine) and engine.fast_counter() is not None:
+        return "tiktoken workers + bpe_openai on the reading thread past 4M characters (verified)"
+    return "tiktoken workers (bpe_openai not installed or not verified)"
+
+
 def tokens_of(name: str, stdout: str) -> int:
     if name == "tokctl":
         return int(json.loads(stdout)["totals"][0]["tokens"])
@@ -126,6 +143,7 @@ def run(ctx: Context) -> dict[str, Any]:
         speedup = peers[fastest]["big"].median / ours["big"].median
         targets[f">= {SPEED_TARGET}x the fastest peer ({fastest}, {speedup:.2f}x)"] = verdict(speedup >= SPEED_TARGET)
     notes.append("targets: " + "; ".join(f"{k}: {v}" for k, v in targets.items()))
+    notes.append(f"tokctl engine for o200k_base: {tokctl_engine()}")
     print_table(
         f"Peer CLIs, whole processes, o200k_base: {megabytes:.1f} MB file and 1 KB file "
         f"(wall s, median of {ctx.repeats} / {max(ctx.repeats, 7)} (min-max))",
@@ -146,6 +164,7 @@ def run(ctx: Context) -> dict[str, Any]:
         },
         "targets": targets,
         "skipped": skipped,
+        "tokctl_engine": tokctl_engine(),
     }
     save("peers", payload)
     return payload
