@@ -204,6 +204,44 @@ def wrapped(rng: random.Random, i: int, inner: dict[str, Any]) -> dict[str, Any]
     return log
 
 
+def litellm(rng: random.Random, i: int, with_usage_object: bool = True) -> dict[str, Any]:
+    prompt, completion = rng.randrange(1, 90_000), rng.randrange(1, 4000)
+    start = _moment(rng)
+    log: dict[str, Any] = {"request_id": f"chatcmpl-l{i}", "call_type": "acompletion"}
+    log["spend"] = rng.choice([round(prompt * 2.5e-6 + completion * 1e-5, 6), 0.1, 0, 1234.5678, 3])
+    _put(log, "api_key", rng.choice(["88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b", "sk-live-x"]))
+    log["prompt_tokens"] = prompt  # a spend log with neither count is skipped (and sends its block back)
+    _put(log, "completion_tokens", _maybe(rng, completion, 0.9))
+    _put(log, "total_tokens", rng.choice([prompt + completion, prompt, "absent"]))
+    _put(log, "startTime", _iso(rng, start))
+    _put(log, "endTime", _maybe(rng, _iso(rng, start + dt.timedelta(seconds=3))))
+    _put(log, "completionStartTime", _maybe(rng, _iso(rng, start + dt.timedelta(seconds=1))))
+    _put(log, "model", _maybe(rng, rng.choice(["gpt-4o-2024-08-06", "claude-haiku-4-5", "deepseek/deepseek-chat"])))
+    _put(log, "model_group", _maybe(rng, rng.choice(["gpt-4o", "claude-haiku"])))
+    _put(log, "custom_llm_provider", rng.choice(["openai", "anthropic", "deepseek", "", "absent", "bedrock"]))
+    _put(log, "api_base", rng.choice(["https://api.openai.com/v1", "https://api.anthropic.com", "absent"]))
+    for key in ("user", "end_user", "team_id"):
+        _put(log, key, _maybe(rng, f"{key}-{i % 5}", 0.6))
+    _put(log, "request_tags", rng.choice([["invoice", "env:prod"], [], ["a:b:c", " k : v ", "x", "x:1"], "absent"]))
+    _put(log, "status", rng.choice(["success", "failure", "error", "", "absent"]))
+    metadata: dict[str, Any] = {}
+    _put(metadata, "user_api_key_alias", _maybe(rng, "fin-backend", 0.5))
+    _put(metadata, "user_api_key_team_alias", _maybe(rng, "team-alias", 0.5))
+    if with_usage_object:
+        cached = rng.choice([0, prompt // 3, prompt + 1])
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
+        if rng.random() < 0.5:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        if rng.random() < 0.3:
+            usage["cache_read_input_tokens"] = cached
+            usage["cache_creation_input_tokens"] = rng.choice([0, 2048])
+        if rng.random() < 0.3:
+            usage["completion_tokens_details"] = {"reasoning_tokens": completion // 2}
+        metadata["usage_object"] = usage
+    log["metadata"] = metadata
+    return log
+
+
 def generate(kind: str, seed: int, n: int = 300) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     make = {
@@ -214,11 +252,23 @@ def generate(kind: str, seed: int, n: int = 300) -> list[dict[str, Any]]:
         "wrapped_chat": lambda i: wrapped(rng, i, chat(rng, i)),
         "wrapped_deepseek": lambda i: wrapped(rng, i, chat(rng, i, deepseek=True)),
         "wrapped_message": lambda i: wrapped(rng, i, message(rng, i)),
+        "litellm": lambda i: litellm(rng, i),
+        "litellm_top_level": lambda i: litellm(rng, i, with_usage_object=False),
     }[kind]
     return [make(i) for i in range(n)]
 
 
-KINDS = ["chat", "deepseek", "message", "gemini", "wrapped_chat", "wrapped_deepseek", "wrapped_message"]
+KINDS = [
+    "chat",
+    "deepseek",
+    "message",
+    "gemini",
+    "wrapped_chat",
+    "wrapped_deepseek",
+    "wrapped_message",
+    "litellm",
+    "litellm_top_level",
+]
 
 
 # ------------------------------------------------------------------------------------------------ tests

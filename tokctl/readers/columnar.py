@@ -26,6 +26,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ from tokctl.readers import detection
 from tokctl.readers.resolve import host_hint, resolve_row, vendor_hint
 from tokctl.readers.rows import _tier
 from tokctl.readers.secrets import redact_repeated
+from tokctl.readers.values import tag_map
 from tokctl.schema import MAX_TOKENS
 
 ANY = None  # an allowed field whose subtree the reader never looks at
@@ -143,7 +145,45 @@ def _types() -> dict[str, Any]:
         ("http_status", i),
         ("request", pa.struct([("model", s), ("service_tier", s)])),
     ]
-    return {"chat": chat, "message": message, "gemini": gemini, "envelope": envelope}
+    litellm_usage = pa.struct(
+        [
+            ("prompt_tokens", i),
+            ("completion_tokens", i),
+            ("total_tokens", i),
+            ("prompt_tokens_details", pa.struct([("cached_tokens", i), ("audio_tokens", i)])),
+            ("completion_tokens_details", pa.struct([("reasoning_tokens", i)])),
+            ("cache_read_input_tokens", i),
+            ("cache_creation_input_tokens", i),
+        ]
+    )
+    litellm = pa.struct(
+        [
+            ("request_id", s),
+            ("call_type", s),
+            ("api_key", s),
+            ("spend", pa.float64()),
+            ("total_tokens", i),
+            ("prompt_tokens", i),
+            ("completion_tokens", i),
+            ("startTime", s),
+            ("endTime", s),
+            ("completionStartTime", s),
+            ("model", s),
+            ("model_group", s),
+            ("custom_llm_provider", s),
+            ("api_base", s),
+            ("user", s),
+            ("end_user", s),
+            ("team_id", s),
+            ("request_tags", pa.list_(s)),
+            ("status", s),
+            (
+                "metadata",
+                pa.struct([("user_api_key_alias", s), ("user_api_key_team_alias", s), ("usage_object", litellm_usage)]),
+            ),
+        ]
+    )
+    return {"chat": chat, "message": message, "gemini": gemini, "litellm": litellm, "envelope": envelope}
 
 
 _USAGE_DETAIL_FIELDS = {"promptTokensDetails": ANY, "candidatesTokensDetails": ANY, "cacheTokensDetails": ANY}
@@ -207,6 +247,52 @@ _ALLOWED: dict[str, dict[str, Any]] = {
         },
     },
 }
+_ALLOWED["litellm"] = {
+    **{
+        name: {}
+        for name in (
+            "request_id",
+            "call_type",
+            "api_key",
+            "spend",
+            "total_tokens",
+            "prompt_tokens",
+            "completion_tokens",
+            "startTime",
+            "endTime",
+            "completionStartTime",
+            "model",
+            "model_group",
+            "model_id",
+            "custom_llm_provider",
+            "api_base",
+            "user",
+            "end_user",
+            "team_id",
+            "request_tags",
+            "status",
+            "cache_hit",
+            "cache_key",
+            "requester_ip_address",
+        )
+    },
+    "messages": ANY,
+    "metadata": {
+        "user_api_key_alias": {},
+        "user_api_key_team_alias": {},
+        "usage_object": {
+            "prompt_tokens": {},
+            "completion_tokens": {},
+            "total_tokens": {},
+            "prompt_tokens_details": {"cached_tokens": {}, "audio_tokens": {}},
+            "completion_tokens_details": {"reasoning_tokens": {}},
+            "cache_read_input_tokens": {},
+            "cache_creation_input_tokens": {},
+        },
+        "error_information": False,  # read by the reader, not here
+        "*": ANY,
+    },
+}
 _ENVELOPE_ALLOWED: dict[str, Any] = {
     "timestamp": {},
     "latency_ms": {},
@@ -253,6 +339,8 @@ def _check_fields(arrow_type: Any, allowed: dict[str, Any]) -> None:
             if not pa.types.is_struct(field.type) or any(not pa.types.is_string(f.type) for f in field.type):
                 raise Fallback("tags are not an object of text")
             continue
+        if rule is False:
+            raise Fallback(f"field {field.name}")
         if pa.types.is_struct(field.type):
             _check_fields(field.type, rule)
         elif rule:
@@ -283,6 +371,8 @@ def shape_of(first_line: bytes) -> tuple[str, bool] | None:
         return "message", wrapped
     if shape == "gemini" and not wrapped:
         return "gemini", wrapped
+    if shape == "litellm":
+        return "litellm", wrapped
     return None
 
 
@@ -291,16 +381,15 @@ def read_block(data: bytes, display: str, first_line: int) -> tuple[Any, Any, in
     the block must be read record by record. ``first_line`` is the line number of the block's first line."""
     if not data or data[:1] != b"{" or b"\r" in data or b"\n\n" in data or len(data) > MAX_BLOCK_BYTES:
         return None
-    body = data[:-1] if data.endswith(b"\n") else data
-    lines = body.count(b"\n") + 1
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if lines < MIN_ROWS:
         return None
-    end = body.find(b"\n")
-    shape = shape_of(body[: end if end >= 0 else len(body)])
+    end = data.find(b"\n")
+    shape = shape_of(data[: end if end >= 0 else len(data)])
     if shape is None:
         return None
     try:
-        return _read(body, lines, display, first_line, *shape)
+        return _read(data, lines, display, first_line, *shape)
     except Fallback:
         return None
 
@@ -488,7 +577,147 @@ def _traffic(value: str) -> str:
     return _TRAFFIC.get(value, value.lower())
 
 
-_READERS: dict[str, Callable[[Any, bytes], dict[str, Any]]] = {"chat": _chat, "message": _message, "gemini": _gemini}
+def _litellm(log: Any, body: bytes) -> dict[str, Any]:
+    """litellm.parse_spend_log, column by column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tokctl.readers.secrets import key_field
+
+    # detection.detect calls a record a spend log by the presence of these keys; Arrow sees values only.
+    spend, request_id = log.field("spend"), log.field("request_id")
+    marked = pc.or_(log.field("startTime").is_valid(), log.field("call_type").is_valid())
+    if spend.null_count or request_id.null_count or not pc.all(marked).as_py():
+        raise Fallback("a record that may not be a spend log")
+    metadata = log.field("metadata")
+    usage = _field(metadata, "usage_object")
+    cols: dict[str, Any] = {"source_format": "litellm.spendlogs"}
+    if usage.null_count == 0:
+        reported = [_field(usage, name) for name in usage.type.names if not pa.types.is_struct(usage.type[name].type)]
+        reported += [_field(usage, "prompt_tokens_details", "cached_tokens")]
+        known = reported[0].is_valid()
+        for column in reported[1:]:
+            known = pc.or_(known, column.is_valid())
+        if not pc.all(known).as_py():
+            raise Fallback("a usage_object that may be empty")  # an empty one reads the top-level counts
+        cols["input_tokens"] = _count(_field(usage, "prompt_tokens"))
+        cols["output_tokens"] = _count(_field(usage, "completion_tokens"))
+        cols["total_tokens_reported"] = _count(_field(usage, "total_tokens"))
+        read = _count(_field(usage, "prompt_tokens_details", "cached_tokens"))
+        cache_read = _count(_field(usage, "cache_read_input_tokens"))
+        cols["cache_read_tokens"] = pc.if_else(pc.is_null(read), cache_read, read)
+        cols["cache_write_tokens"] = _count(_field(usage, "cache_creation_input_tokens"))
+        cols["reasoning_tokens"] = _count(_field(usage, "completion_tokens_details", "reasoning_tokens"))
+    elif b'"usage_object"' not in body:
+        cols["input_tokens"] = _count(log.field("prompt_tokens"))
+        cols["output_tokens"] = _count(log.field("completion_tokens"))
+        cols["total_tokens_reported"] = _count(log.field("total_tokens"))
+    else:
+        raise Fallback("usage_object on some records only")
+    prompt = cols["input_tokens"]
+    if pc.any(pc.and_(pc.is_null(prompt), pc.is_null(cols["output_tokens"]))).as_py():
+        raise Fallback("a spend log without token counts")
+    read, write = cols.get("cache_read_tokens"), cols.get("cache_write_tokens")
+    if read is not None:
+        cached = pc.add_checked(pc.fill_null(read, 0), pc.fill_null(write, 0))
+        exclusive = pc.fill_null(pc.greater(cached, prompt), False)
+        if pc.any(exclusive).as_py():
+            cols["input_uncached_tokens"] = pc.if_else(exclusive, prompt, pa.scalar(None, pa.int64()))
+            cols["input_tokens"] = pc.if_else(exclusive, pa.scalar(None, pa.int64()), prompt)
+            cols["_flags"] = [("litellm_prompt_exclusive", exclusive)]
+    cols["model_reported"] = _text(_or(log.field("model"), log.field("model_group")))
+    hints = _distinct_map(_join([log.field("custom_llm_provider"), log.field("api_base")]), _litellm_hint)
+    cols["_hint"] = hints
+    cols["_hard"] = hints.is_valid()
+    cols["request_id"] = _text(request_id)
+    cols["ts_start"] = _iso_us(log.field("startTime"))
+    cols["ts_end"] = _iso_us(log.field("endTime"))
+    cols["ts_first_token"] = _iso_us(log.field("completionStartTime"))
+    alias = _text(_field(metadata, "user_api_key_alias"))
+    api_key = _text(log.field("api_key"))
+    if alias.null_count:
+        keyed = _distinct_map(pc.fill_null(api_key, _NULL), lambda k: key_field(None if k == _NULL else k))
+        alias = pc.if_else(pc.is_null(alias), keyed, alias)
+    cols["api_key_id"] = alias
+    cols["project"] = _text(_or(log.field("team_id"), _field(metadata, "user_api_key_team_alias")))
+    cols["user"] = _text(_or(log.field("end_user"), log.field("user")))
+    cols["tags"] = _tag_lists(log.field("request_tags"))
+    status = log.field("status")
+    cols["status"] = pc.if_else(
+        pc.is_in(status, pa.array(["failure", "error"])),
+        "error",
+        pc.if_else(pc.not_equal(status, ""), "success", pa.scalar(None, pa.string())),
+    )
+    cols["cost_reported"] = _money(spend)
+    cols["cost_reported_currency"] = pc.if_else(spend.is_valid(), "USD", pa.scalar(None, pa.string()))
+    cols["_key"] = cols["request_id"]
+    return cols
+
+
+def _or(first: Any, second: Any) -> Any:
+    """Python's ``first or second`` for text: empty text counts as none."""
+    import pyarrow.compute as pc
+
+    return pc.if_else(pc.fill_null(pc.not_equal(first, ""), False), first, second)
+
+
+def _litellm_hint(key: str) -> str | None:
+    provider, base = _split(key)
+    return vendor_hint(provider) or host_hint(base)
+
+
+def _tag_lists(tags: Any) -> Any:
+    """``values.tag_map`` of LiteLLM's tag lists, once per distinct list."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = pa.map_(pa.string(), pa.string())
+    if tags.null_count == len(tags):
+        return pa.nulls(len(tags), kind)
+    if pc.list_flatten(tags).null_count:
+        raise Fallback("a tag that is not text")
+    if pc.any(pc.match_substring(pc.list_flatten(tags), _SEP)).as_py():
+        raise Fallback("a tag holding the key separator")
+    joined = pc.fill_null(pc.binary_join(tags, _SEP), _NULL)
+    return _distinct_map(joined, _tag_pairs, kind)
+
+
+def _tag_pairs(key: str) -> list[tuple[str, str]] | None:
+    if key == _NULL or key == "":
+        return None
+    found = tag_map(key.split(_SEP))
+    return list(found.items()) if found else None
+
+
+def _money(values: Any) -> Any:
+    """values.money of JSON numbers: each float through its shortest repr, so 0.1 stays 0.1."""
+    import pyarrow as pa
+
+    from tokctl.schema import MONEY_LIMIT_DIGITS, money_type
+
+    amounts: list[Decimal | None] = []
+    for value in values.to_pylist():
+        if value is None:
+            amounts.append(None)
+            continue
+        if value != value or abs(value) >= 2**53:
+            raise Fallback("an amount a float cannot hold exactly")
+        amount = Decimal(repr(value))
+        if amount and amount.adjusted() >= MONEY_LIMIT_DIGITS:
+            raise Fallback("an amount past the money column")
+        amounts.append(amount)
+    try:
+        return pa.array(amounts, money_type())
+    except (pa.ArrowInvalid, OverflowError):
+        raise Fallback("an amount past the money column's scale") from None
+
+
+_READERS: dict[str, Callable[[Any, bytes], dict[str, Any]]] = {
+    "chat": _chat,
+    "message": _message,
+    "gemini": _gemini,
+    "litellm": _litellm,
+}
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -741,7 +970,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
     def z(a: Any) -> Any:
         return pc.fill_null(a, zero)
 
-    flags: list[Any] = []  # (name, mask) in the order rows.finalize appends them
+    flags: list[Any] = list(cols.get("_flags", ()))  # (name, mask) in the order the row readers append them
     parts = pc.add_checked(z(w5m), z(w1h))
     any_part = pc.or_(pc.is_valid(w5m), pc.is_valid(w1h))
     flags.append(("cache_write_parts_mismatch", pc.and_(pc.is_valid(write), pc.greater(parts, z(write)))))
@@ -823,6 +1052,8 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
         "token_basis": pa.array(["reported"] * n, pa.string()),
         "status": status,
         "http_status": cols.get("http_status"),
+        "cost_reported": cols.get("cost_reported"),
+        "cost_reported_currency": cols.get("cost_reported_currency"),
         "flags": flag_lists,
     }
     schema = usage_schema()

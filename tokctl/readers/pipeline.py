@@ -8,10 +8,13 @@ stream by :mod:`tokctl.readers.dedup`, from 8 bytes per row.
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,23 +254,64 @@ def _read_blocks(
     batch_rows: int,
 ) -> Iterator[tuple[Any, Any] | None]:
     """A plain JSON-lines range (or whole file) in blocks cut at line ends: each block is read by the
-    columnar fast path when it can be, else record by record."""
+    columnar fast path when it can be, else record by record.
+
+    The fast path runs ahead on a thread pool (Arrow's parser and kernels release the GIL), at most
+    :data:`BLOCKS_AHEAD` blocks ahead, while the caller prices and writes the batches before; blocks come
+    out in file order either way."""
     assert task.path is not None
+    pending: deque[tuple[int, bytes, int, Future[Any]]] = deque()
     with open(task.path, "rb") as raw:
-        for offset, block, first_line in line_blocks(raw, task.offset, task.length, task.first_line, BLOCK_BYTES):
-            done = columnar.read_block(block, task.display, first_line)
-            if done is not None:
-                batch, hashes, rows = done
-                acc.records += rows
-                acc.parsed += rows
-                acc.rows += rows
-                meter.report(offset + len(block) - task.offset)
-                yield batch, hashes
-                continue
-            found = _numbered(json_lines(io.BytesIO(block)), first_line - 1)
-            for _ in _read_records(found, task.display, ctx, acc, strict, builder, batch_rows):
-                meter.report(offset + len(block) - task.offset)
-                yield None
+        blocks = line_blocks(raw, task.offset, task.length, task.first_line, BLOCK_BYTES)
+        pool = _block_pool()
+        try:
+            for offset, block, first_line in blocks:
+                pending.append(
+                    (offset, block, first_line, pool.submit(columnar.read_block, block, task.display, first_line))
+                )
+                if len(pending) > BLOCKS_AHEAD:
+                    yield from _block_rows(pending.popleft(), task, ctx, acc, strict, builder, meter, batch_rows)
+            while pending:
+                yield from _block_rows(pending.popleft(), task, ctx, acc, strict, builder, meter, batch_rows)
+        finally:
+            for *_, future in pending:
+                future.cancel()
+
+
+BLOCKS_AHEAD = 2
+
+
+@functools.cache
+def _block_pool() -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)), thread_name_prefix="tokctl-block")
+
+
+def _block_rows(
+    item: tuple[int, bytes, int, Any],
+    task: Task,
+    ctx: Context,
+    acc: Accounting,
+    strict: bool,
+    builder: BatchBuilder,
+    meter: Progress,
+    batch_rows: int,
+) -> Iterator[tuple[Any, Any] | None]:
+    offset, block, first_line, future = item
+    done = future.result()
+    if done is not None:
+        batch, hashes, rows = done
+        acc.records += rows
+        acc.parsed += rows
+        acc.rows += rows
+        meter.report(offset + len(block) - task.offset)
+        yield batch, hashes
+        return
+    found = _numbered(json_lines(io.BytesIO(block)), first_line - 1)
+    for _ in _read_records(found, task.display, ctx, acc, strict, builder, batch_rows):
+        meter.report(offset + len(block) - task.offset)
+        yield None
 
 
 def line_blocks(
@@ -276,47 +320,48 @@ def line_blocks(
     """(offset, bytes, number of the first line) of blocks of whole lines read from ``offset`` for ``length``
     bytes (to the end when None). A line longer than a block makes a block of its own; one of
     MAX_LINE_BYTES or more gives only its first MAX_LINE_BYTES, which json_lines reports as too long."""
-    raw.seek(offset)
-    left = -1 if length is None else length  # bytes still to read; -1: to the end of the file
-    line, carry = first_line, b""
-    while True:
-        data = b""
-        if left != 0:
-            data = raw.read(block_bytes if left < 0 else min(block_bytes, left))
-            if left > 0:
-                left -= len(data)
-        block = carry + data if carry else data
+    end = None if length is None else offset + length
+    line = first_line
+    while end is None or offset < end:
+        raw.seek(offset)
+        want = block_bytes if end is None else min(block_bytes, end - offset)
+        block = raw.read(want)
         if not block:
             return
-        final = not data or left == 0
+        final = len(block) < want or (end is not None and offset + len(block) >= end)
         cut = len(block) if final else block.rfind(b"\n") + 1
-        if cut == 0:
-            if len(block) < MAX_LINE_BYTES:
-                carry = block
-                continue
-            yield offset, block[:MAX_LINE_BYTES], line
-            offset += len(block)
-            carry = b""
-            while True:  # the rest of that line is skipped, as json_lines skips it
-                if left == 0:
-                    return
-                data = raw.read(block_bytes if left < 0 else min(block_bytes, left))
-                if not data:
-                    return
-                if left > 0:
-                    left -= len(data)
-                found = data.find(b"\n")
-                if found >= 0:
-                    offset += found + 1
-                    carry = data[found + 1 :]
-                    line += 1
-                    break
-                offset += len(data)
+        while cut == 0:  # one line longer than the block: read on to its end
+            if len(block) >= MAX_LINE_BYTES:
+                yield offset, block[:MAX_LINE_BYTES], line
+                offset = _after_line(raw, offset + len(block), end, block_bytes)
+                line += 1
+                block = b""
+                break
+            more = raw.read(block_bytes if end is None else min(block_bytes, end - offset - len(block)))
+            found = more.find(b"\n")
+            if not more or found >= 0 or (end is not None and offset + len(block) + len(more) >= end):
+                cut = len(block) + (found + 1 if found >= 0 else len(more))
+            block += more
+        if not block:
             continue
-        out, carry = block[:cut], block[cut:]
+        out = block if cut == len(block) else block[:cut]
         yield offset, out, line
-        line += out.count(b"\n")
+        line += out.count(b"\n")  # counted again by the fast path: a 8 MB count is a millisecond
         offset += cut
+
+
+def _after_line(raw: Any, offset: int, end: int | None, block_bytes: int) -> int:
+    """The offset after the line end at or past ``offset`` (or the end)."""
+    raw.seek(offset)
+    while end is None or offset < end:
+        data = raw.read(block_bytes if end is None else min(block_bytes, end - offset))
+        if not data:
+            break
+        found = data.find(b"\n")
+        if found >= 0:
+            return offset + found + 1
+        offset += len(data)
+    return offset if end is None else min(offset, end)
 
 
 def _read_stream(
