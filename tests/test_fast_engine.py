@@ -125,6 +125,18 @@ def _mixed_file(tmp_path: Path) -> Path:
 def test_hybrid_count_of_a_file_equals_tiktoken_alone(
     tmp_path: Path, small_fast_threshold: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import time
+
+    from tokctl.tokenize import textio
+
+    monkeypatch.setattr(textio, "CHUNK_CHARS", 4096)
+    tiktoken_count = TiktokenEngine._count
+
+    def slow_tiktoken(self: TiktokenEngine, text: str) -> int:
+        time.sleep(0.002)  # the workers fall behind, so the reading thread surely counts some chunks itself
+        return tiktoken_count(self, text)
+
+    monkeypatch.setattr(TiktokenEngine, "_count", slow_tiktoken)
     path = _mixed_file(tmp_path)
     text = path.read_text(encoding="utf-8")
     hybrid = count_paths([str(path)], tokenizers=["o200k_base", "cl100k_base"])
