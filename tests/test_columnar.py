@@ -30,8 +30,8 @@ class Spy:
         self.fallback = 0
         real = columnar.read_block
 
-        def spy(data: bytes, display: str, first_line: int) -> Any:
-            result = real(data, display, first_line)
+        def spy(data: bytes, display: str, first_line: int, newlines: int | None = None) -> Any:
+            result = real(data, display, first_line, newlines)
             if result is None:
                 self.fallback += 1
             else:
@@ -413,19 +413,20 @@ def test_a_range_task_through_workers_reads_the_same(tmp_path: Path, monkeypatch
 def test_line_blocks_cut_at_line_ends_and_number_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     data = b"".join(b'{"n": %d}\n' % i for i in range(1, 101)) + b'{"n": 101}'
     blocks = list(line_blocks(io.BytesIO(data), 0, None, 1, 64))
-    assert b"".join(block for _, block, _ in blocks) == data
-    for offset, block, first in blocks:
+    assert b"".join(block for _, block, _, _ in blocks) == data
+    for offset, block, first, newlines in blocks:
         assert data[offset : offset + len(block)] == block
         assert block.startswith(b'{"n": %d}' % first)
+        assert newlines == block.count(b"\n")
     ranged = list(line_blocks(io.BytesIO(data), 20, 40, 3, 16))
-    assert b"".join(b for _, b, _ in ranged) == data[20:60]
+    assert b"".join(b for _, b, _, _ in ranged) == data[20:60]
 
 
 def test_a_line_past_the_limit_is_cut_like_json_lines_cuts_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "MAX_LINE_BYTES", 100)
     data = b'{"a": 1}\n' + b"x" * 250 + b'\n{"b": 2}\n'
     blocks = list(line_blocks(io.BytesIO(data), 0, None, 1, 32))
-    assert [(first, len(block)) for _, block, first in blocks] == [(1, 9), (2, 100), (3, 9)]
+    assert [(first, len(block)) for _, block, first, _ in blocks] == [(1, 9), (2, 100), (3, 9)]
     assert blocks[2][1] == b'{"b": 2}\n'
 
 

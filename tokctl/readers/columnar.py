@@ -376,12 +376,16 @@ def shape_of(first_line: bytes) -> tuple[str, bool] | None:
     return None
 
 
-def read_block(data: bytes, display: str, first_line: int) -> tuple[Any, Any, int] | None:
+def read_block(data: bytes, display: str, first_line: int, newlines: int | None = None) -> tuple[Any, Any, int] | None:
     """(RecordBatch of canonical rows, int64 identity hashes, rows) for a block of JSON lines, or None when
-    the block must be read record by record. ``first_line`` is the line number of the block's first line."""
-    if not data or data[:1] != b"{" or b"\r" in data or b"\n\n" in data or len(data) > MAX_BLOCK_BYTES:
+    the block must be read record by record. ``first_line`` is the line number of the block's first line;
+    ``newlines``, when the caller counted them, saves counting again. A blank line shows as fewer rows than
+    lines (Arrow skips it), so it sends the block back without a scan of its own."""
+    if not data or data[:1] != b"{" or b"\r" in data or len(data) > MAX_BLOCK_BYTES:
         return None
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if newlines is None:
+        newlines = data.count(b"\n")
+    lines = newlines + (0 if data.endswith(b"\n") else 1)
     if lines < MIN_ROWS:
         return None
     end = data.find(b"\n")
