@@ -392,9 +392,13 @@ def read_block(data: bytes, display: str, first_line: int, newlines: int | None 
     shape = shape_of(data[: end if end >= 0 else len(data)])
     if shape is None:
         return None
+    import pyarrow as pa
+
     try:
         return _read(data, lines, display, first_line, *shape)
-    except Fallback:
+    except (Fallback, pa.ArrowException, ArithmeticError, LookupError, TypeError, ValueError):
+        # Anything the checks did not foresee (an overflow in a sum, a type Arrow inferred oddly) is the
+        # per-record readers' to judge: they are the reference, and they report bad records by line.
         return None
 
 
