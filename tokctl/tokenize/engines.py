@@ -140,12 +140,12 @@ class TiktokenEngine:
     SMALL_CHARS = 32_768
 
     def __init__(self, tokenizer: Tokenizer) -> None:
-        from tokctl.tokenize.small_bpe import small_counter
-
         self.tokenizer = tokenizer
-        self._ranks: dict[bytes, int] | None = load_ranks(tokenizer)
-        self._small = small_counter(tokenizer.pattern, self._ranks)
-        self._small_budget = self.SMALL_CHARS if self._small is not None else 0
+        # Ranks are loaded on first need: counting a large input with bpe_openai in two processes needs none.
+        self._ranks: dict[bytes, int] | None = None
+        self._small: Callable[[str], int] | None = None
+        self._small_budget = self.SMALL_CHARS
+        self._small_tried = False
         self._core: Any = None
         self._count_ordinary: Callable[[str], int] = self._count_listed
         self._core_lock = threading.Lock()
@@ -171,7 +171,7 @@ class TiktokenEngine:
                     )
                     self._count_ordinary = _buffer_counter(core) or self._count_listed
                     self._ranks = None  # CoreBPE holds its own copy
-                    self._small, self._small_budget = None, 0
+                    self._small, self._small_budget, self._small_tried = None, 0, True
                     self._core = core
         return self._core
 
@@ -196,8 +196,10 @@ class TiktokenEngine:
 
                     from tokctl.tokenize import fast_bpe
 
-                    enc = self._enc()
-                    fast = fast_bpe.fast_counter(self.tokenizer, enc.encode_ordinary, tiktoken.__version__)
+                    # tiktoken is the reference only when the verdict is not cached yet: CoreBPE is built then.
+                    fast = fast_bpe.fast_counter(
+                        self.tokenizer, lambda text: self._enc().encode_ordinary(text), tiktoken.__version__
+                    )
                     self._fast = self._tracked(fast) if fast is not None else None
                     self._fast_tried = True
         return self._fast
@@ -212,8 +214,22 @@ class TiktokenEngine:
 
         return count
 
+    def _small_counter(self) -> Callable[[str], int] | None:
+        if not self._small_tried:
+            with self._core_lock:
+                if not self._small_tried:
+                    from tokctl.tokenize.small_bpe import small_counter
+
+                    if self._core is None:  # once CoreBPE is built, it counts everything
+                        self._ranks = self._ranks or load_ranks(self.tokenizer)
+                        self._small = small_counter(self.tokenizer.pattern, self._ranks)
+                    if self._small is None:
+                        self._small_budget = 0
+                    self._small_tried = True
+        return self._small
+
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        small = self._small
+        small = self._small_counter() if self._small_budget else None
         if small is not None:
             size = sum(map(len, texts))
             if size <= self._small_budget:
