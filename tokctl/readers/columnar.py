@@ -949,7 +949,7 @@ def _column(cols: dict[str, Any], name: str, n: int, kind: Any) -> Any:
     if value is None:
         return pa.nulls(n, kind)
     if isinstance(value, (str, bool)):
-        return pa.array([value] * n, kind)
+        return pa.repeat(pa.scalar(value, kind), n)
     if isinstance(value, list):
         return pa.array(value, kind)
     return value if value.type == kind else value.cast(kind)
@@ -1035,8 +1035,8 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
     flag_lists = _flag_lists(flags, resolve_flags, n)
     values = {
         "record_id": record_ids,
-        "source_format": pa.array([source_format] * n, pa.string()),
-        "source_file": pa.array([display] * n, pa.string()),
+        "source_format": _constant(source_format, n),
+        "source_file": pa.repeat(pa.scalar(display, pa.string()), n),
         "source_line": pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
         "provider": provider,
         "model": model,
@@ -1057,7 +1057,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
         "output_tokens": output,
         "reasoning_tokens": reasoning,
         "total_tokens_reported": reported,
-        "token_basis": pa.array(["reported"] * n, pa.string()),
+        "token_basis": _constant("reported", n),
         "status": status,
         "http_status": cols.get("http_status"),
         "cost_reported": cols.get("cost_reported"),
@@ -1071,7 +1071,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
         if value is None:
             arrays.append(pa.nulls(n, field.type))
             continue
-        if pa.types.is_dictionary(field.type):
+        if pa.types.is_dictionary(field.type) and not pa.types.is_dictionary(value.type):
             value = value.cast(pa.string()).dictionary_encode()
             if value.type != field.type:
                 value = value.cast(field.type)
@@ -1080,6 +1080,14 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
         arrays.append(value)
     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
     return batch, hashes, n
+
+
+def _constant(value: str, n: int) -> Any:
+    """A dictionary column holding one value n times."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string()))
 
 
 def _resolve(model_reported: Any, hints: Any, hards: Any, n: int) -> tuple[Any, Any, Any]:
@@ -1092,9 +1100,9 @@ def _resolve(model_reported: Any, hints: Any, hards: Any, n: int) -> tuple[Any, 
         if isinstance(hints, pa.Array)
         else pa.nulls(n, pa.string())
         if hints is None
-        else pa.array([hints] * n, pa.string())
+        else pa.repeat(pa.scalar(hints, pa.string()), n)
     )
-    hard = hards if isinstance(hards, pa.Array) else pa.array([bool(hards)] * n, pa.bool_())
+    hard = hards if isinstance(hards, pa.Array) else pa.repeat(pa.scalar(bool(hards)), n)
     keys = _join([model_reported, hint, pc.if_else(hard, "1", "0")])
     encoded = keys.dictionary_encode()
     results = []
