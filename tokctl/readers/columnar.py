@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from tokctl.readers import detection
+from tokctl.readers.gemini import TRAFFIC_TIERS
 from tokctl.readers.resolve import host_hint, resolve_row, vendor_hint
 from tokctl.readers.rows import _tier
 from tokctl.readers.secrets import redact_repeated
@@ -545,15 +546,6 @@ def _message(message: Any, body: bytes) -> dict[str, Any]:
     }
 
 
-_TRAFFIC = {
-    "ON_DEMAND": "standard",
-    "ON_DEMAND_PRIORITY": "priority",
-    "ON_DEMAND_FLEX": "flex",
-    "ON_DEMAND_OFFPEAK": "offpeak",
-    "PROVISIONED_THROUGHPUT": "provisioned",
-}
-
-
 def _gemini(response: Any, body: bytes) -> dict[str, Any]:
     usage = response.field("usageMetadata")
     if usage.null_count:
@@ -582,7 +574,7 @@ def _gemini(response: Any, body: bytes) -> dict[str, Any]:
 
 
 def _traffic(value: str) -> str:
-    return _TRAFFIC.get(value, value.lower())
+    return TRAFFIC_TIERS.get(value, value.lower())
 
 
 def _litellm(log: Any, body: bytes) -> dict[str, Any]:

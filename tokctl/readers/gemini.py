@@ -16,7 +16,7 @@ from typing import Any
 
 from tokctl.readers.values import Skip, add, count, obj, text, timestamp_us
 
-_TRAFFIC = {
+TRAFFIC_TIERS = {  # usageMetadata.trafficType -> service tier
     "ON_DEMAND": "standard",
     "ON_DEMAND_PRIORITY": "priority",
     "ON_DEMAND_FLEX": "flex",
@@ -51,7 +51,7 @@ def parse_response(response: dict[str, Any], source_format: str = "gemini") -> d
         "output_tokens": add(candidates, thoughts),
         "reasoning_tokens": thoughts,
         "total_tokens_reported": count(usage.get("totalTokenCount"), "usageMetadata.totalTokenCount"),
-        "service_tier": _TRAFFIC.get(traffic, traffic.lower()) if type(traffic) is str else None,
+        "service_tier": TRAFFIC_TIERS.get(traffic, traffic.lower()) if type(traffic) is str else None,
         "_hint": "google",
         "_hard": False,
     }

@@ -232,6 +232,18 @@ def sidecar_mapping(path: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the records of one task are read with, and into."""
+
+    ctx: Context
+    acc: Accounting
+    strict: bool
+    builder: BatchBuilder
+    meter: Progress
+    batch_rows: int
+
+
 def read_task(
     task: Task,
     ctx: Context,
@@ -252,12 +264,13 @@ def read_task(
         )
         return
     before = acc.records
+    reading = Reading(ctx, acc, strict, builder, meter, batch_rows)
     fast = ctx.source is None and ctx.mapping is None and columnar.enabled()
     try:
         if fast and (task.length is not None or is_plain_json_lines(path)):
-            yield from _read_blocks(task, ctx, acc, strict, builder, meter, batch_rows)
+            yield from _read_blocks(task, reading)
         else:
-            yield from _read_stream(task, ctx, acc, strict, builder, meter, batch_rows)
+            yield from _read_stream(task, reading)
     except OSError as exc:
         _skip(acc, strict, "unreadable", f"{display}:0", exc.strerror or type(exc).__name__)
         return
@@ -267,15 +280,7 @@ def read_task(
     meter.report(0)
 
 
-def _read_blocks(
-    task: Task,
-    ctx: Context,
-    acc: Accounting,
-    strict: bool,
-    builder: BatchBuilder,
-    meter: Progress,
-    batch_rows: int,
-) -> Iterator[tuple[Any, Any] | None]:
+def _read_blocks(task: Task, reading: Reading) -> Iterator[tuple[Any, Any] | None]:
     """A plain JSON-lines range (or whole file) in blocks cut at line ends: each block is read by the
     columnar fast path when it can be, else record by record.
 
@@ -292,9 +297,9 @@ def _read_blocks(
                 read = pool.submit(columnar.read_block, block, task.display, first_line, newlines)
                 pending.append((offset, block, first_line, read))
                 if len(pending) > BLOCKS_AHEAD:
-                    yield from _block_rows(pending.popleft(), task, ctx, acc, strict, builder, meter, batch_rows)
+                    yield from _block_rows(pending.popleft(), task, reading)
             while pending:
-                yield from _block_rows(pending.popleft(), task, ctx, acc, strict, builder, meter, batch_rows)
+                yield from _block_rows(pending.popleft(), task, reading)
         finally:
             for *_, future in pending:
                 future.cancel()
@@ -310,18 +315,10 @@ def _block_pool() -> Any:
     return ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)), thread_name_prefix="tokctl-block")
 
 
-def _block_rows(
-    item: tuple[int, bytes, int, Any],
-    task: Task,
-    ctx: Context,
-    acc: Accounting,
-    strict: bool,
-    builder: BatchBuilder,
-    meter: Progress,
-    batch_rows: int,
-) -> Iterator[tuple[Any, Any] | None]:
+def _block_rows(item: tuple[int, bytes, int, Any], task: Task, reading: Reading) -> Iterator[tuple[Any, Any] | None]:
     offset, block, first_line, future = item
     done = future.result()
+    acc, meter = reading.acc, reading.meter
     if done is not None:
         batch, hashes, rows = done
         acc.records += rows
@@ -331,7 +328,7 @@ def _block_rows(
         yield batch, hashes
         return
     found = _numbered(json_lines(io.BytesIO(block)), first_line - 1)
-    for _ in _read_records(found, task.display, ctx, acc, strict, builder, batch_rows):
+    for _ in _read_records(found, task.display, reading):
         meter.report(offset + len(block) - task.offset)
         yield None
 
@@ -387,15 +384,7 @@ def _after_line(raw: Any, offset: int, end: int | None, block_bytes: int) -> int
     return offset if end is None else min(offset, end)
 
 
-def _read_stream(
-    task: Task,
-    ctx: Context,
-    acc: Accounting,
-    strict: bool,
-    builder: BatchBuilder,
-    meter: Progress,
-    batch_rows: int,
-) -> Iterator[None]:
+def _read_stream(task: Task, reading: Reading) -> Iterator[None]:
     display, path = task.display, task.path
     assert path is not None
     if task.length is None:
@@ -406,20 +395,13 @@ def _read_stream(
         raw.seek(task.offset)
         found = _numbered(json_lines(io.BytesIO(raw.read(task.length))), task.first_line - 1)
     with raw, stream:
-        for _ in _read_records(found, display, ctx, acc, strict, builder, batch_rows):
-            meter.report(raw.tell() - task.offset)
+        for _ in _read_records(found, display, reading):
+            reading.meter.report(raw.tell() - task.offset)
             yield None
 
 
-def _read_records(
-    found: Iterator[tuple[int, Any]],
-    display: str,
-    ctx: Context,
-    acc: Accounting,
-    strict: bool,
-    builder: BatchBuilder,
-    batch_rows: int,
-) -> Iterator[None]:
+def _read_records(found: Iterator[tuple[int, Any]], display: str, reading: Reading) -> Iterator[None]:
+    ctx, acc, strict, builder = reading.ctx, reading.acc, reading.strict, reading.builder
     line = 0
     try:
         for line, value in found:
@@ -434,7 +416,7 @@ def _read_records(
                         _record(item, display, line, ctx, acc, strict, builder, sub)
                 if acc.records == records_before:
                     _skip(acc, strict, "no_usage", f"{display}:{line or 1}", "an empty list or page")
-            if len(builder) >= batch_rows:
+            if len(builder) >= reading.batch_rows:
                 yield None
     except (OSError, EOFError) as exc:
         _skip(acc, strict, "unreadable", f"{display}:{line + 1}", str(exc) or type(exc).__name__)
