@@ -75,7 +75,8 @@ def both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> tup
 
 
 def write(path: Path, records: list[Any]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+    text = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))  # a lone \udcff becomes the invalid byte 0xff
     return path
 
 
@@ -368,6 +369,8 @@ def test_a_block_with_a_record_the_fast_path_cannot_prove_goes_back(
         "not json",
         "empty timestamp",
         "secret tag",
+        "invalid utf-8",
+        "two records on a line",
     ],
 )
 def test_framing_the_fast_path_does_not_handle_goes_back(
@@ -386,11 +389,18 @@ def test_framing_the_fast_path_does_not_handle_goes_back(
         lines[40] = lines[40][:-5]
     elif text == "empty timestamp":
         lines[40] = json.dumps({**json.loads(lines[40]), "timestamp": ""})
+    elif text == "invalid utf-8":
+        assert '"role": "assistant"' in lines[40]
+        lines[40] = lines[40].replace('"role": "assistant"', '"role": "assis\udcfftant"')
+    elif text == "two records on a line":
+        lines[40] = lines[40] + lines[41]
     elif text == "secret tag":
         lines[40] = json.dumps({**json.loads(lines[40]), "tags": {"auth": "Bearer abcdefghijklmnop"}})
     spy, _, acc = both_ways(write(tmp_path / "w.jsonl", lines), monkeypatch)
     assert spy.fast == 0
     assert acc.records == 100
+    if text in ("invalid utf-8", "two records on a line", "not json"):
+        assert acc.reasons["bad_json"].first.endswith(":41")
 
 
 def test_small_blocks_mix_both_paths_and_keep_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

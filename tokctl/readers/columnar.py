@@ -384,6 +384,11 @@ def read_block(data: bytes, display: str, first_line: int, newlines: int | None 
     lines (Arrow skips it), so it sends the block back without a scan of its own."""
     if not data or data[:1] != b"{" or b"\r" in data or len(data) > MAX_BLOCK_BYTES:
         return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # Arrow would keep invalid UTF-8 in its strings; orjson rejects the line
+        except UnicodeDecodeError:
+            return None
     if newlines is None:
         newlines = data.count(b"\n")
     lines = newlines + (0 if data.endswith(b"\n") else 1)
