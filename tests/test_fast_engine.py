@@ -58,7 +58,10 @@ def test_only_known_vocabularies_are_eligible() -> None:
 
 @needs_bpe_openai
 @pytest.mark.parametrize("part", ["en", "code", "zh"])
-def test_whole_corpus_through_the_hybrid_path_matches_golden(corpus: Path, part: str) -> None:
+def test_whole_corpus_through_the_hybrid_path_matches_golden(
+    corpus: Path, part: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKCTL_FORK", "0")  # one process: the two-process path has its own tests
     golden = json.loads((corpus / "golden_counts.json").read_text())
     report = count_paths([str(corpus / f"{part}.txt")], tokenizers=["o200k_base", "cl100k_base"])
     got = {c.tokenizer: c.tokens for c in report.totals}

@@ -105,7 +105,7 @@ def _walk(root: Path, include: list[str], exclude: list[str]) -> Iterator[str]:
             yield os.path.join(dirpath, name)
 
 
-def _detect(head: bytes) -> tuple[str | None, int, str | None]:
+def detect_encoding(head: bytes) -> tuple[str | None, int, str | None]:
     """(encoding, BOM length, reason to skip)."""
     for bom, encoding in _BOMS:
         if head.startswith(bom):
@@ -121,12 +121,19 @@ def open_input(path: str) -> BinaryIO:
     return open(path, "rb")
 
 
-def read_text_blocks(stream: Readable, stats: DecodeStats) -> Iterator[str] | Skip:
-    """Decoded text blocks of a byte stream, or a Skip when it is not text."""
+def read_text_blocks(stream: Readable, stats: DecodeStats, *, encoding: str | None = None) -> Iterator[str] | Skip:
+    """Decoded text blocks of a byte stream, or a Skip when it is not text.
+
+    With ``encoding`` the stream is known text in that encoding, read from a whole character on (the rest of a
+    file whose start was checked already): no detection, no byte-order mark.
+    """
     head = stream.read(BLOCK_BYTES)
-    encoding, bom, reason = _detect(head)
-    if reason is not None or encoding is None:
-        return Skip("", reason or "not text")
+    if encoding is None:
+        encoding, bom, reason = detect_encoding(head)
+        if reason is not None or encoding is None:
+            return Skip("", reason or "not text")
+    else:
+        bom = 0
     stats.encoding = encoding
 
     def handler(exc: UnicodeError) -> tuple[str, int]:
