@@ -371,6 +371,8 @@ def test_a_block_with_a_record_the_fast_path_cannot_prove_goes_back(
         "secret tag",
         "invalid utf-8",
         "two records on a line",
+        "byte-order mark on a later line",
+        "nested past orjson's limit",
     ],
 )
 def test_framing_the_fast_path_does_not_handle_goes_back(
@@ -392,6 +394,11 @@ def test_framing_the_fast_path_does_not_handle_goes_back(
     elif text == "invalid utf-8":
         assert '"role": "assistant"' in lines[40]
         lines[40] = lines[40].replace('"role": "assistant"', '"role": "assis\udcfftant"')
+    elif text == "byte-order mark on a later line":
+        lines[40] = "\ufeff" + lines[40]
+    elif text == "nested past orjson's limit":
+        assert '"text": "ok"' in lines[40]  # inside content, a subtree the reader never reads
+        lines[40] = lines[40].replace('"text": "ok"', '"text": "ok", "deep": ' + "[" * 1100 + "1" + "]" * 1100)
     elif text == "two records on a line":
         lines[40] = lines[40] + lines[41]
     elif text == "secret tag":
@@ -399,7 +406,7 @@ def test_framing_the_fast_path_does_not_handle_goes_back(
     spy, _, acc = both_ways(write(tmp_path / "w.jsonl", lines), monkeypatch)
     assert spy.fast == 0
     assert acc.records == 100
-    if text in ("invalid utf-8", "two records on a line", "not json"):
+    if text in ("invalid utf-8", "two records on a line", "not json", "nested past orjson's limit"):
         assert acc.reasons["bad_json"].first.endswith(":41")
 
 

@@ -389,6 +389,8 @@ def read_block(data: bytes, display: str, first_line: int, newlines: int | None 
             data.decode("utf-8")  # Arrow would keep invalid UTF-8 in its strings; orjson rejects the line
         except UnicodeDecodeError:
             return None
+        if b"\n\xef\xbb\xbf" in data:
+            return None  # a byte-order mark starting a later line: Arrow skips it, json_lines does not
     if newlines is None:
         newlines = data.count(b"\n")
     lines = newlines + (0 if data.endswith(b"\n") else 1)
@@ -422,6 +424,8 @@ def _read(body: bytes, lines: int, display: str, first_line: int, kind: str, wra
     if table.num_rows != lines:
         raise Fallback("rows and lines differ")
     _check_fields(table.schema, _allowed(kind, wrapped))
+    if _too_deep(table.schema):
+        raise Fallback("nesting deeper than orjson reads")
     record = _struct(table) if wrapped else None
     inner = table.column("response").combine_chunks() if wrapped else _struct(table)
     if inner.null_count:
@@ -430,6 +434,26 @@ def _read(body: bytes, lines: int, display: str, first_line: int, kind: str, wra
     if wrapped:
         _overlay(cols, record, lines)
     return _finalize(cols, lines, display, first_line)
+
+
+MAX_DEPTH = 512  # orjson refuses documents nested past 1024 levels; Arrow reads them
+
+
+def _too_deep(schema: Any) -> bool:
+    """Whether any field nests past MAX_DEPTH (walked with a stack: the types can be deeper than Python's
+    recursion limit)."""
+    import pyarrow as pa
+
+    stack = [(field.type, 1) for field in schema]
+    while stack:
+        kind, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if pa.types.is_struct(kind):
+            stack.extend((field.type, depth + 1) for field in kind)
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            stack.append((kind.value_type, depth + 1))
+    return False
 
 
 def _struct(table: Any) -> Any:
