@@ -655,7 +655,7 @@ def _litellm(log: Any, body: bytes) -> dict[str, Any]:
             cols["input_tokens"] = pc.if_else(exclusive, pa.scalar(None, pa.int64()), prompt)
             cols["_flags"] = [("litellm_prompt_exclusive", exclusive)]
     cols["model_reported"] = _text(_or(log.field("model"), log.field("model_group")))
-    hints = _distinct_map(_join([log.field("custom_llm_provider"), log.field("api_base")]), _litellm_hint)
+    hints = _distinct_rows([log.field("custom_llm_provider"), log.field("api_base")], _litellm_hint)
     cols["_hint"] = hints
     cols["_hard"] = hints.is_valid()
     cols["request_id"] = _text(request_id)
@@ -665,7 +665,7 @@ def _litellm(log: Any, body: bytes) -> dict[str, Any]:
     alias = _text(_field(metadata, "user_api_key_alias"))
     api_key = _text(log.field("api_key"))
     if alias.null_count:
-        keyed = _distinct_map(pc.fill_null(api_key, _NULL), lambda k: key_field(None if k == _NULL else k))
+        keyed = _distinct_map(api_key, key_field)  # null stays null: key_field(None) is None
         alias = pc.if_else(pc.is_null(alias), keyed, alias)
     cols["api_key_id"] = alias
     cols["project"] = _text(_or(log.field("team_id"), _field(metadata, "user_api_key_team_alias")))
@@ -690,8 +690,7 @@ def _or(first: Any, second: Any) -> Any:
     return pc.if_else(pc.fill_null(pc.not_equal(first, ""), False), first, second)
 
 
-def _litellm_hint(key: str) -> str | None:
-    provider, base = _split(key)
+def _litellm_hint(provider: str | None, base: str | None) -> str | None:
     return vendor_hint(provider) or host_hint(base)
 
 
@@ -706,15 +705,12 @@ def _tag_lists(tags: Any) -> Any:
     if pc.list_flatten(tags).null_count:
         raise Fallback("a tag that is not text")
     if pc.any(pc.match_substring(pc.list_flatten(tags), _SEP)).as_py():
-        raise Fallback("a tag holding the key separator")
-    joined = pc.fill_null(pc.binary_join(tags, _SEP), _NULL)
-    return _distinct_map(joined, _tag_pairs, kind)
+        raise Fallback("a tag holding the separator")
+    return _distinct_map(pc.binary_join(tags, _SEP), _tag_pairs, kind)  # a null list joins to null
 
 
-def _tag_pairs(key: str) -> list[tuple[str, str]] | None:
-    if key == _NULL or key == "":
-        return None
-    found = tag_map(key.split(_SEP))
+def _tag_pairs(joined: str) -> list[tuple[str, str]] | None:
+    found = tag_map(joined.split(_SEP)) if joined else None
     return list(found.items()) if found else None
 
 
@@ -798,7 +794,7 @@ def _overlay(cols: dict[str, Any], log: Any, n: int) -> None:
         cols["request_id"] = request_id
     provider, base = log.field("provider"), log.field("base_url")
     if provider.null_count < n or base.null_count < n:
-        found = _distinct_map(_join([provider, base]), _hint_of)
+        found = _distinct_rows([provider, base], _hint_of)
         if found.null_count < n:
             default = cols["_hint"]
             cols["_hint"] = pc.if_else(pc.is_null(found), pa.scalar(default, pa.string()), found)
@@ -829,24 +825,42 @@ def _overlay(cols: dict[str, Any], log: Any, n: int) -> None:
         cols["_key"] = request_id if key is None else pc.if_else(pc.is_null(key), request_id, key)
 
 
-_SEP = "\x1f"
-_NULL = "\x00"  # stands for a missing value inside a joined key (no log value is a lone NUL)
+_SEP = "\x1f"  # joins a LiteLLM tag list into one key (a tag holding it sends the block back)
 
 
-def _join(columns: list[Any]) -> Any:
-    """One text key per row from several text columns, nulls kept distinct from every value."""
-    import pyarrow.compute as pc
-
-    return pc.binary_join_element_wise(*[pc.fill_null(c, _NULL) for c in columns], _SEP)
-
-
-def _split(key: str) -> list[str | None]:
-    return [None if part == _NULL else part for part in key.split(_SEP)]
-
-
-def _hint_of(key: str) -> str | None:
-    provider, base = _split(key)
+def _hint_of(provider: str | None, base: str | None) -> str | None:
     return vendor_hint(provider) if provider is not None else host_hint(base)
+
+
+def _distinct_rows(columns: list[Any], func: Callable[..., Any], kind: Any = None) -> Any:
+    """``func(*values)`` of each distinct combination of the columns' values (nulls included), laid out per
+    row. Each column is dictionary-encoded and the combination is one integer, so no value can be mistaken
+    for a separator or a null marker."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(columns[0])
+    codes = np.zeros(n, dtype=np.int64)
+    dictionaries, sizes = [], []
+    span = 1
+    for column in columns:
+        encoded = column.dictionary_encode()
+        size = len(encoded.dictionary) + 1  # 0 stands for null
+        span *= size
+        if span >= 1 << 62:
+            raise Fallback("too many distinct values to combine")
+        codes = codes * size + (np.asarray(encoded.indices.fill_null(-1), dtype=np.int64) + 1)
+        dictionaries.append(encoded.dictionary.to_pylist())
+        sizes.append(size)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    results = []
+    for code in distinct.tolist():
+        values: list[Any] = []
+        for dictionary, size in zip(reversed(dictionaries), reversed(sizes), strict=True):
+            code, index = divmod(code, size)
+            values.append(None if index == 0 else dictionary[index - 1])
+        results.append(func(*reversed(values)))
+    return pa.array(results, kind or pa.string()).take(pa.array(inverse.astype(np.int32)))
 
 
 def _distinct_map(keys: Any, func: Callable[[str], Any], kind: Any = None) -> Any:
@@ -1103,6 +1117,10 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
     return batch, hashes, n
 
 
+def _resolved(model: str | None, hint: str | None, hard: bool | None) -> list[str | None]:
+    return list(resolve_row(model, hint, bool(hard)))
+
+
 def _constant(value: str, n: int) -> Any:
     """A dictionary column holding one value n times."""
     import numpy as np
@@ -1124,16 +1142,10 @@ def _resolve(model_reported: Any, hints: Any, hards: Any, n: int) -> tuple[Any, 
         else pa.repeat(pa.scalar(hints, pa.string()), n)
     )
     hard = hards if isinstance(hards, pa.Array) else pa.repeat(pa.scalar(bool(hards)), n)
-    keys = _join([model_reported, hint, pc.if_else(hard, "1", "0")])
-    encoded = keys.dictionary_encode()
-    results = []
-    for key in encoded.dictionary.to_pylist():
-        model, hint_value, hard_value = _split(key)
-        results.append(resolve_row(model, hint_value, hard_value == "1"))
-    index = encoded.indices
-    providers = pa.array([r[0] for r in results], pa.string()).take(index)
-    models = pa.array([r[1] for r in results], pa.string()).take(index)
-    flags = pa.array([r[2] for r in results], pa.string()).take(index)
+    resolved = _distinct_rows([model_reported, hint, hard], _resolved, pa.list_(pa.string()))
+    providers = pc.list_element(resolved, 0)
+    models = pc.list_element(resolved, 1)
+    flags = pc.list_element(resolved, 2)
     return providers, models, flags
 
 
