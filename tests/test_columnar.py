@@ -346,6 +346,7 @@ BAD_LINES = {
     "model as a number": lambda r: r.update(model=4),
     "gemini model": lambda r: r.update(model="gemini-2.5-flash"),
     "openrouter id": lambda r: r.update(id="gen-123"),
+    "object null, no choices": lambda r: (r.update(object=None), r.pop("choices")),
 }
 
 

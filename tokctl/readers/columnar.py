@@ -510,10 +510,17 @@ def _present(body: bytes, key: str, values: Any) -> bool:
     return True
 
 
+def _every(mask: Any) -> bool:
+    """True when every row is true: a null (a missing mark) counts as false, unlike pc.all's default."""
+    import pyarrow.compute as pc
+
+    return bool(pc.all(mask.fill_null(False)).as_py())
+
+
 def _chat(response: Any, body: bytes) -> dict[str, Any]:
     import pyarrow.compute as pc
 
-    if not pc.all(pc.equal(response.field("object"), "chat.completion")).as_py():
+    if not _every(pc.equal(response.field("object"), "chat.completion")):
         raise Fallback("not every record is a chat completion")
     usage = response.field("usage")
     if usage.null_count:
@@ -550,7 +557,7 @@ def _chat(response: Any, body: bytes) -> dict[str, Any]:
 def _message(message: Any, body: bytes) -> dict[str, Any]:
     import pyarrow.compute as pc
 
-    if not pc.all(pc.equal(message.field("type"), "message")).as_py():
+    if not _every(pc.equal(message.field("type"), "message")):
         raise Fallback("not every record is a message")
     usage = message.field("usage")
     if usage.null_count:
