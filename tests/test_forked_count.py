@@ -24,6 +24,7 @@ needs_fork = pytest.mark.skipif(
     fast_bpe.load_bindings() is None or not hasattr(os, "fork"), reason="needs bpe_openai and os.fork"
 )
 TOKENIZERS = ["o200k_base", "cl100k_base"]
+SMALL_PIECE = 16 << 10  # small test files still make many pieces
 TEXT = "".join(
     [
         "Plain English with don't and WE'LL, numbers 1234567 and <|endoftext|> literals.\n",
@@ -61,7 +62,9 @@ _SCRIPT = """
 import json, os, sys
 from tokctl import counting
 from tokctl.tokenize import forked
+from tokctl.tokenize import segments
 counting.FORK_AFTER_BYTES = int(os.environ["TEST_FORK_AFTER"])
+segments.MIN_PIECE_BYTES = int(os.environ["TEST_MIN_PIECE"])
 failure = os.environ.get("TEST_CHILD_FAILS")
 if failure:
     parent, count_segment = os.getpid(), counting._count_segment
@@ -83,6 +86,7 @@ def _in_fresh_process(paths: list[str], *, fork_after: int = 0, child_fails: str
     """count_paths in a new interpreter: this test process may hold native threads (Rust pools of engines other
     tests loaded), with which tokctl rightly never forks."""
     env = {**os.environ, "TEST_FORK_AFTER": str(fork_after), "TEST_PATHS": json.dumps(paths)}
+    env["TEST_MIN_PIECE"] = str(SMALL_PIECE if fork_after == 0 else segments.MIN_PIECE_BYTES)
     env["TEST_CHILD_FAILS"] = child_fails
     out = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, check=True, env=env).stdout
     first, rest = out.split("\n", 1)
@@ -105,9 +109,10 @@ def test_several_files_give_the_same_report_as_one_process(tmp_path: Path, monke
     paths = _files(tmp_path)
     sizes = segments.file_sizes(paths)
     assert sizes is not None
-    split = segments.halves(paths, sizes)
-    assert split is not None
-    assert split[0][-1].index == split[1][0].index == 1, "big.txt straddles the middle and is cut"
+    monkeypatch.setattr(segments, "MIN_PIECE_BYTES", SMALL_PIECE)
+    pieces = segments.pieces(paths, sizes)
+    assert len(pieces) > 20
+    assert len([p for p in pieces if p[0].index == 1]) > 10, "big.txt is cut into many pieces"
     result = _in_fresh_process(paths)
     assert result["child"] == [True, 0]
     report = result["report"]
@@ -152,7 +157,7 @@ def test_small_inputs_and_processes_with_threads_do_not_fork(tmp_path: Path, mon
     def no_fork(*args: object) -> object:
         raise AssertionError("forked")
 
-    monkeypatch.setattr(forked, "run_halves", no_fork)
+    monkeypatch.setattr(forked, "run_shared", no_fork)
     path = tmp_path / "small.txt"
     path.write_text(TEXT * 100, encoding="utf-8")
     small = count_paths([str(path)], tokenizers=TOKENIZERS)
@@ -173,11 +178,13 @@ def test_small_inputs_and_processes_with_threads_do_not_fork(tmp_path: Path, mon
 def test_cuts_fall_after_a_newline_before_a_letter_and_only_in_utf8(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_bytes(b";\n//c\n  y\n" * 50 + b"\nword\n" + b";\n//c\n" * 50)
-    cut = segments.find_cut(str(path), 300, path.stat().st_size)
     data = path.read_bytes()
-    assert cut is not None and data[cut - 1 : cut + 4] == b"\nword"
+    offsets = segments.cuts(str(path), len(data), 300)
+    assert offsets and all(data[o - 1 : o + 4] == b"\nword" for o in offsets)
+    assert segments.pieces([str(path)], [len(data)], 2) == [[segments.Segment(0, str(path))]], "pieces >= 256 KB"
     utf16 = tmp_path / "b.txt"
-    utf16.write_bytes("\ufeff".encode("utf-16-le") + ("line\nword\n" * 100).encode("utf-16-le"))
-    assert segments.find_cut(str(utf16), 500, utf16.stat().st_size) is None
-    # One file with no cut point cannot be split: one process counts it.
-    assert segments.halves([str(utf16)], [utf16.stat().st_size]) is None
+    utf16.write_bytes("\ufeff".encode("utf-16-le") + ("line\nword\n" * 100000).encode("utf-16-le"))
+    size = utf16.stat().st_size
+    assert segments.cuts(str(utf16), size, 1000) == []
+    # A file with no cut point stays whole: one piece, so one process counts it.
+    assert segments.pieces([str(utf16)], [size]) == [[segments.Segment(0, str(utf16))]]

@@ -394,11 +394,10 @@ def _report(
 # ---- two processes for bpe_openai, which holds the GIL ----------------------------------------------------
 
 
-_Split = tuple[list[segments.Segment], list[segments.Segment], dict[str, Callable[[str], int]]]
-
-
-def _fork_plan(counter: _Counter, expanded: list[str | textio.Skip]) -> _Split | None:
-    """(this process's segments, the child's, bpe_openai counters) when a forked child should count half."""
+def _fork_plan(
+    counter: _Counter, expanded: list[str | textio.Skip]
+) -> tuple[list[list[segments.Segment]], dict[str, Callable[[str], int]]] | None:
+    """(pieces of the inputs, bpe_openai counters) when this process and a forked child should share the count."""
     if not counter.per_chunk or not forked.available():
         return None
     paths = [item for item in expanded if isinstance(item, str)]
@@ -408,10 +407,10 @@ def _fork_plan(counter: _Counter, expanded: list[str | textio.Skip]) -> _Split |
     fast = counter.fork_counters()
     if fast is None:
         return None
-    halves = segments.halves(paths, sizes)
-    if halves is None or not forked.available():
+    pieces = segments.pieces(paths, sizes, min(segments.PIECES, forked.MAX_TASKS))
+    if len(pieces) < 2 or len(pieces) > forked.MAX_TASKS or not forked.available():
         return None
-    return halves[0], halves[1], fast
+    return pieces, fast
 
 
 @dataclass
@@ -456,19 +455,17 @@ def _count_forked(
     counter: _Counter,
     targets: list[Target],
     expanded: list[str | textio.Skip],
-    mine: list[segments.Segment],
-    theirs: list[segments.Segment],
+    pieces: list[list[segments.Segment]],
     fast: dict[str, Callable[[str], int]],
     *,
     progress: Callable[[int], None] | None,
 ) -> CountReport:
-    """Counts ``mine`` here while a forked child counts ``theirs``; per input, its segments' counts add up."""
-    own, other = forked.run_halves(
-        lambda: _count_segments(counter, fast, mine), lambda: _count_segments(counter, fast, theirs)
-    )
+    """Counts the pieces here and in a forked child, whichever is free; per input, its segments' counts add up."""
+    counted = forked.run_shared(pieces, lambda piece: _count_segments(counter, fast, piece))
     by_path: dict[int, list[_SegmentCount]] = {}
-    for part, result in zip([*mine, *theirs], [*own, *other], strict=True):
-        by_path.setdefault(part.index, []).append(result)
+    for piece, results in zip(pieces, counted, strict=True):
+        for part, result in zip(piece, results, strict=True):
+            by_path.setdefault(part.index, []).append(result)
     inputs: list[str] = []
     tallies: dict[int, _Tally] = {}
     stats: dict[int, textio.DecodeStats] = {}

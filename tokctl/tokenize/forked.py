@@ -1,9 +1,11 @@
-"""Running two halves of a piece of work on two cores when the engine holds the GIL: one half in a forked child.
+"""Sharing a list of tasks between this process and one forked child, for engines that hold the GIL.
 
-The child runs its half, sends the pickled result through a pipe and leaves with ``os._exit`` (no atexit
-handlers, no flush of the parent's buffered stdout). Whenever the child fails (dies, exits non-zero, sends
-nothing readable) the parent runs the child's half itself: a result is always whole, never partial. Forking is
-offered only where it is safe: POSIX fork, and a process with one thread (a fork copies only the calling thread;
+The tasks' numbers go into a pipe before the fork; each process takes the next one with a one-byte read (atomic
+between readers), so whichever is free takes the next task and both finish at about the same time. The child
+sends its results, pickled, through a second pipe and leaves with ``os._exit`` (no atexit handlers, no flush of
+the parent's buffered stdout). When the child fails (dies, exits non-zero, sends nothing readable) the parent
+runs every task it did not run itself: results are always whole, never partial. Forking is offered only where
+it is safe: POSIX fork, two CPUs or more, and a process with one thread (a fork copies only the calling thread;
 locks held by others would stay locked in the child).
 """
 
@@ -13,15 +15,17 @@ import contextlib
 import gc
 import os
 import pickle
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 DISABLE_ENV = "TOKCTL_FORK"  # "0" keeps counting in one process
-A = TypeVar("A")
-B = TypeVar("B")
+MAX_TASKS = 255  # task numbers travel as single bytes
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -31,6 +35,7 @@ class ChildReport:
     ok: bool
     max_rss_kb: int
     exit_status: int
+    tasks: int  # how many tasks the child's results covered
 
 
 last_child: ChildReport | None = None
@@ -58,59 +63,85 @@ def available() -> bool:
     return False
 
 
-def run_halves(mine: Callable[[], A], theirs: Callable[[], B]) -> tuple[A, B]:
-    """(mine(), theirs()), with theirs() run in a forked child while mine() runs here."""
+def run_shared(tasks: Sequence[T], run: Callable[[T], R]) -> list[R]:
+    """[run(task) for task in tasks], the tasks shared between this process and a forked child."""
     global last_child
-    read_fd, write_fd = os.pipe()
+    if not 0 < len(tasks) <= MAX_TASKS:
+        raise ValueError(f"between 1 and {MAX_TASKS} tasks, not {len(tasks)}")
+    queue_read, queue_write = os.pipe()
+    os.write(queue_write, bytes(range(len(tasks))))
+    os.close(queue_write)  # an empty queue then reads as end of file
+    result_read, result_write = os.pipe()
     gc.freeze()  # the collector would otherwise write to every inherited object and unshare its page
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        gc.unfreeze()
-        return mine(), theirs()
+        pid = -1
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
-        _child(read_fd, write_fd, theirs)
+        os.close(result_read)
+        _child(queue_read, result_write, tasks, run)
     gc.unfreeze()
-    os.close(write_fd)
-    reaped = False
+    os.close(result_write)
+    results: dict[int, R] = {}
+    reaped = pid < 0
     try:
-        own = mine()
-        with os.fdopen(read_fd, "rb") as pipe:
-            read_fd = -1
-            data = pipe.read()
-        _, status, usage = os.wait4(pid, 0)
-        reaped = True
+        _claim_and_run(queue_read, tasks, run, results)
+        data = b""
+        if pid > 0:
+            with os.fdopen(result_read, "rb") as pipe:
+                result_read = -1
+                data = pipe.read()
+            _, status, usage = os.wait4(pid, 0)
+            reaped = True
     finally:
-        if read_fd >= 0:
-            os.close(read_fd)
+        os.close(queue_read)
+        if result_read >= 0:
+            os.close(result_read)
         if not reaped:
             with contextlib.suppress(OSError):
-                os.kill(pid, 9)
+                os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-    exit_status = os.waitstatus_to_exitcode(status)
-    result: tuple[bool, B] | None = None
-    if exit_status == 0 and data:
-        try:
-            result = pickle.loads(data)
-        except Exception:
-            result = None
-    ok = isinstance(result, tuple) and len(result) == 2 and result[0] is True
-    last_child = ChildReport(ok, usage.ru_maxrss, exit_status)
-    if ok and result is not None:
-        return own, result[1]
-    return own, theirs()
+    if pid > 0:
+        theirs = _decode(data, os.waitstatus_to_exitcode(status), len(tasks))
+        last_child = ChildReport(
+            theirs is not None, usage.ru_maxrss, os.waitstatus_to_exitcode(status), len(theirs or {})
+        )
+        for number, result in (theirs or {}).items():
+            results.setdefault(number, result)  # type: ignore[arg-type]
+    for number, task in enumerate(tasks):  # the child's share when it failed, or everything when fork failed
+        if number not in results:
+            results[number] = run(task)
+    return [results[number] for number in range(len(tasks))]
 
 
-def _child(read_fd: int, write_fd: int, work: Callable[[], object]) -> None:  # pragma: no cover - child only
+def _claim_and_run(queue: int, tasks: Sequence[T], run: Callable[[T], R], results: dict[int, R]) -> None:
+    while True:
+        claimed = os.read(queue, 1)
+        if not claimed:
+            return
+        results[claimed[0]] = run(tasks[claimed[0]])
+
+
+def _decode(data: bytes, exit_status: int, tasks: int) -> dict[int, object] | None:
+    if exit_status != 0 or not data:
+        return None
+    try:
+        results = pickle.loads(data)
+    except Exception:
+        return None
+    if not isinstance(results, dict) or not all(isinstance(k, int) and 0 <= k < tasks for k in results):
+        return None
+    return results
+
+
+def _child(queue: int, out: int, tasks: Sequence[T], run: Callable[[T], R]) -> None:  # pragma: no cover
     status = 1
     try:
-        os.close(read_fd)
-        data = pickle.dumps((True, work()), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
+        results: dict[int, R] = {}
+        _claim_and_run(queue, tasks, run, results)
+        view = memoryview(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
         while view:
-            view = view[os.write(write_fd, view) :]
+            view = view[os.write(out, view) :]
         status = 0
     except BaseException:
         status = 1

@@ -1,9 +1,9 @@
-"""Splitting a list of files into two halves of about equal size for two processes to count.
+"""Splitting a list of files into pieces of about equal size for two processes to share.
 
-A file that straddles the middle is cut in two byte ranges at a newline that an ASCII letter follows: both
-sides of such a cut are whole UTF-8 characters (so decoding, and the count of invalid bytes, add up), and
+A file larger than a piece is cut into byte ranges, each cut right after a newline that an ASCII letter follows:
+both sides of such a cut are whole UTF-8 characters (so decoding, and the count of invalid bytes, add up), and
 o200k_base's and cl100k_base's pre-tokenizers never join a newline to a following letter (so the token counts
-add up). Only UTF-8 files are cut; any other file goes whole to one side.
+add up). Only UTF-8 files are cut; any other file stays whole. Small files are grouped into one piece.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 from tokctl.tokenize import textio
 
-# How far around the middle to look for a cut point before giving up on cutting that file.
-SEARCH_BYTES = 1 << 20
+# The pieces are claimed one at a time by whichever process is free; this many keeps both busy to the end.
+PIECES = 48
+MIN_PIECE_BYTES = 256 << 10
+# How far past the wanted offset to look for a cut point before giving up on cutting there.
+SEARCH_BYTES = 256 << 10
 _CUT = re.compile(rb"\n(?=[A-Za-z])")
 
 
@@ -46,48 +49,54 @@ def file_sizes(paths: list[str]) -> list[int] | None:
     return sizes
 
 
-def find_cut(path: str, near: int, size: int) -> int | None:
-    """A byte offset close to ``near`` right after a newline that an ASCII letter follows, in a UTF-8 file."""
+def cuts(path: str, size: int, step: int) -> list[int]:
+    """Byte offsets about ``step`` apart, each right after a newline that an ASCII letter follows; none unless
+    the file is UTF-8 (a BOM'd one included)."""
+    found: list[int] = []
     try:
         with open(path, "rb") as stream:
             encoding, _bom, reason = textio.detect_encoding(stream.read(textio.BLOCK_BYTES))
             if reason is not None or encoding != "utf-8":
-                return None
-            start = max(1, near - SEARCH_BYTES // 2)
-            stream.seek(start)
-            window = stream.read(SEARCH_BYTES)
+                return []
+            wanted = step
+            while wanted < size - step // 2:
+                stream.seek(wanted)
+                window = stream.read(SEARCH_BYTES)
+                match = _CUT.search(window)
+                if match is None:
+                    wanted += SEARCH_BYTES
+                    continue
+                offset = wanted + match.end()
+                if offset >= size:
+                    break
+                found.append(offset)
+                wanted = offset + step
     except OSError:
-        return None
-    best: int | None = None
-    for match in _CUT.finditer(window):
-        offset = start + match.end()
-        if 0 < offset < size and (best is None or abs(offset - near) < abs(best - near)):
-            best = offset
-    return best
+        return []
+    return found
 
 
-def halves(paths: list[str], sizes: list[int]) -> tuple[list[Segment], list[Segment]] | None:
-    """(first half, second half) of the inputs by bytes, or None when no split leaves work on both sides."""
-    total = sum(sizes)
-    middle = total // 2
-    first: list[Segment] = []
-    second: list[Segment] = []
-    done = 0
+def pieces(paths: list[str], sizes: list[int], count: int = PIECES) -> list[list[Segment]]:
+    """The inputs as about ``count`` pieces of similar size, in input order."""
+    step = max(MIN_PIECE_BYTES, sum(sizes) // max(1, count))
+    out: list[list[Segment]] = []
+    group: list[Segment] = []
+    group_bytes = 0
     for index, (path, size) in enumerate(zip(paths, sizes, strict=True)):
-        if done >= middle or second:
-            second.append(Segment(index, path))
-        elif done + size <= middle:
-            first.append(Segment(index, path))
-        else:
-            cut = find_cut(path, middle - done, size)
-            if cut is not None:
-                first.append(Segment(index, path, 0, cut))
-                second.append(Segment(index, path, cut, None))
-            elif middle - done > done + size - middle:
-                first.append(Segment(index, path))
-            else:
-                second.append(Segment(index, path))
-        done += size
-    if not first or not second:
-        return None
-    return first, second
+        offsets = cuts(path, size, step) if size > step * 3 // 2 else []
+        if not offsets:
+            group.append(Segment(index, path))
+            group_bytes += size
+            if group_bytes >= step:
+                out.append(group)
+                group, group_bytes = [], 0
+            continue
+        if group:
+            out.append(group)
+            group, group_bytes = [], 0
+        starts = [0, *offsets]
+        ends: list[int | None] = [*offsets, None]
+        out.extend([Segment(index, path, start, end)] for start, end in zip(starts, ends, strict=True))
+    if group:
+        out.append(group)
+    return out
