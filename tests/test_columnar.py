@@ -493,8 +493,12 @@ def _edit_leaf(record: Any, rng: random.Random) -> Any:
             walk(value)
 
     walk(record)
-    node, key = rng.choice(paths)
-    node[key] = rng.choice(LEAVES)
+    for _ in range(rng.randint(1, 2)):
+        node, key = rng.choice(paths)
+        if isinstance(node, dict) and rng.random() < 0.3:
+            node.pop(key, None)  # presence matters to detection: a key gone is not a key set to null
+        elif key in node if isinstance(node, dict) else key < len(node):
+            node[key] = rng.choice(LEAVES)
     return record
 
 
