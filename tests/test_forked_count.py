@@ -21,7 +21,8 @@ from tokctl.tokenize import fast_bpe, forked, segments
 from tokctl.tokenize.engines import clear_engines
 
 needs_fork = pytest.mark.skipif(
-    fast_bpe.load_bindings() is None or not hasattr(os, "fork"), reason="needs bpe_openai and os.fork"
+    fast_bpe.load_bindings() is None or not os.path.isdir("/proc/self/task"),
+    reason="needs bpe_openai, and os.fork with /proc/self/task (Linux)",
 )
 TOKENIZERS = ["o200k_base", "cl100k_base"]
 SMALL_PIECE = 16 << 10  # small test files still make many pieces

@@ -2,7 +2,9 @@
 
 Each distinct exact tokenizer runs once over the content however many models share it; estimates reuse their
 base tokenizer's count. Files stream through in chunks cut where the pre-tokenizers cut too, and batches of
-chunks are counted on all cores.
+chunks are counted on all cores. Large regular files whose tokenizers bpe_openai counts exactly (o200k_base,
+cl100k_base) are cut into pieces that this process and one forked child share (tokctl.tokenize.forked): that
+engine holds the GIL, so threads could not run two copies of it.
 """
 
 from __future__ import annotations

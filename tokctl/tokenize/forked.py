@@ -5,8 +5,9 @@ between readers), so whichever is free takes the next task and both finish at ab
 sends its results, pickled, through a second pipe and leaves with ``os._exit`` (no atexit handlers, no flush of
 the parent's buffered stdout). When the child fails (dies, exits non-zero, sends nothing readable) the parent
 runs every task it did not run itself: results are always whole, never partial. Forking is offered only where
-it is safe: POSIX fork, two CPUs or more, and a process with one thread (a fork copies only the calling thread;
-locks held by others would stay locked in the child).
+it is safe: fork, two CPUs or more, and a process with one thread, as Python and /proc/self/task (Linux) both
+tell (a fork copies only the calling thread; locks held by others would stay locked in the child). Elsewhere
+one process counts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import gc
 import os
 import pickle
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,8 +57,8 @@ def available() -> bool:
         try:
             if len(os.listdir("/proc/self/task")) == 1:
                 return True
-        except OSError:
-            return sys.platform != "linux"
+        except OSError:  # no /proc (macOS, BSD): native threads cannot be ruled out, so no fork
+            return False
         time.sleep(0.0005 * (attempt + 1))
     return False
 
