@@ -67,7 +67,9 @@ from tokctl.tokenize import segments
 counting.FORK_AFTER_BYTES = int(os.environ["TEST_FORK_AFTER"])
 segments.MIN_PIECE_BYTES = int(os.environ["TEST_MIN_PIECE"])
 failure = os.environ.get("TEST_CHILD_FAILS")
-if failure:
+if failure == "garbage":
+    counting._segment_to_json = lambda result: ["not", "a", "count"]
+elif failure:
     parent, count_segment = os.getpid(), counting._count_segment
     def fails_in_the_child(*args):
         if os.getpid() != parent:
@@ -143,7 +145,7 @@ def test_the_whole_corpus_in_two_processes_matches_golden(corpus: Path) -> None:
 
 
 @needs_fork
-@pytest.mark.parametrize(("failure", "status"), [("raises", 1), ("dies", 3)])
+@pytest.mark.parametrize(("failure", "status"), [("raises", 1), ("dies", 3), ("garbage", 0)])
 def test_a_failed_child_leaves_its_half_to_the_parent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str, status: int
 ) -> None:

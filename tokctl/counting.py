@@ -422,6 +422,36 @@ class _SegmentCount:
     skip_reason: str | None = None
 
 
+def _segment_to_json(result: _SegmentCount) -> list[Any]:
+    t = result.tally
+    tally = None if t is None else [t.bytes, t.chars, t.tokens, [t.scripts.latin, t.scripts.han, t.scripts.other]]
+    return [tally, t.forced_cuts if t else 0, result.decode.invalid_bytes, result.decode.encoding, result.skip_reason]
+
+
+def _segment_from_json(data: list[Any]) -> _SegmentCount:
+    """A segment's count from the child's JSON; raises on anything of the wrong shape."""
+    tally_data, forced, invalid, encoding, reason = data
+    tally = None
+    if tally_data is not None:
+        size, chars, tokens, (latin, han, other) = tally_data
+        tally = _Tally(
+            _int(size),
+            _int(chars),
+            {str(k): _int(v) for k, v in tokens.items()},
+            ScriptStats(_int(latin), _int(han), _int(other)),
+            _int(forced),
+        )
+    if not isinstance(encoding, str) or not (reason is None or isinstance(reason, str)):
+        raise TypeError("malformed segment count")
+    return _SegmentCount(tally, textio.DecodeStats(_int(invalid), encoding), reason)
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise TypeError(f"not a count: {value!r}")
+    return value
+
+
 def _count_segments(
     counter: _Counter, fast: dict[str, Callable[[str], int]], parts: list[segments.Segment]
 ) -> list[_SegmentCount]:
@@ -463,7 +493,12 @@ def _count_forked(
     progress: Callable[[int], None] | None,
 ) -> CountReport:
     """Counts the pieces here and in a forked child, whichever is free; per input, its segments' counts add up."""
-    counted = forked.run_shared(pieces, lambda piece: _count_segments(counter, fast, piece))
+    counted = forked.run_shared(
+        pieces,
+        lambda piece: _count_segments(counter, fast, piece),
+        lambda results: [_segment_to_json(r) for r in results],
+        lambda data: [_segment_from_json(r) for r in data],
+    )
     by_path: dict[int, list[_SegmentCount]] = {}
     for piece, results in zip(pieces, counted, strict=True):
         for part, result in zip(piece, results, strict=True):

@@ -2,7 +2,7 @@
 
 The tasks' numbers go into a pipe before the fork; each process takes the next one with a one-byte read (atomic
 between readers), so whichever is free takes the next task and both finish at about the same time. The child
-sends its results, pickled, through a second pipe and leaves with ``os._exit`` (no atexit handlers, no flush of
+sends its results as JSON through a second pipe and leaves with ``os._exit`` (no atexit handlers, no flush of
 the parent's buffered stdout). When the child fails (dies, exits non-zero, sends nothing readable) the parent
 runs every task it did not run itself: results are always whole, never partial. Forking is offered only where
 it is safe: fork, two CPUs or more, and a process with one thread, as Python and /proc/self/task (Linux) both
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
-import pickle
 import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 DISABLE_ENV = "TOKCTL_FORK"  # "0" keeps counting in one process
 MAX_TASKS = 255  # task numbers travel as single bytes
@@ -63,8 +63,13 @@ def available() -> bool:
     return False
 
 
-def run_shared(tasks: Sequence[T], run: Callable[[T], R]) -> list[R]:
-    """[run(task) for task in tasks], the tasks shared between this process and a forked child."""
+def run_shared(
+    tasks: Sequence[T], run: Callable[[T], R], encode: Callable[[R], Any], decode: Callable[[Any], R]
+) -> list[R]:
+    """[run(task) for task in tasks], the tasks shared between this process and a forked child.
+
+    The child's results travel as JSON: ``encode`` turns a result into JSON values, ``decode`` turns them back
+    and raises on anything malformed (the child's share is then run here)."""
     global last_child
     if not 0 < len(tasks) <= MAX_TASKS:
         raise ValueError(f"between 1 and {MAX_TASKS} tasks, not {len(tasks)}")
@@ -79,7 +84,7 @@ def run_shared(tasks: Sequence[T], run: Callable[[T], R]) -> list[R]:
         pid = -1
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
         os.close(result_read)
-        _child(queue_read, result_write, tasks, run)
+        _child(queue_read, result_write, tasks, lambda task: encode(run(task)))
     gc.unfreeze()
     os.close(result_write)
     results: dict[int, R] = {}
@@ -102,12 +107,11 @@ def run_shared(tasks: Sequence[T], run: Callable[[T], R]) -> list[R]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
     if pid > 0:
-        theirs = _decode(data, os.waitstatus_to_exitcode(status), len(tasks))
-        last_child = ChildReport(
-            theirs is not None, usage.ru_maxrss, os.waitstatus_to_exitcode(status), len(theirs or {})
-        )
+        exit_status = os.waitstatus_to_exitcode(status)
+        theirs = _decode(data, exit_status, len(tasks), decode)
+        last_child = ChildReport(theirs is not None, usage.ru_maxrss, exit_status, len(theirs or {}))
         for number, result in (theirs or {}).items():
-            results.setdefault(number, result)  # type: ignore[arg-type]
+            results.setdefault(number, result)
     for number, task in enumerate(tasks):  # the child's share when it failed, or everything when fork failed
         if number not in results:
             results[number] = run(task)
@@ -122,24 +126,25 @@ def _claim_and_run(queue: int, tasks: Sequence[T], run: Callable[[T], R], result
         results[claimed[0]] = run(tasks[claimed[0]])
 
 
-def _decode(data: bytes, exit_status: int, tasks: int) -> dict[int, object] | None:
+def _decode(data: bytes, exit_status: int, tasks: int, decode: Callable[[Any], R]) -> dict[int, R] | None:
     if exit_status != 0 or not data:
         return None
     try:
-        results = pickle.loads(data)
-    except Exception:
+        raw = json.loads(data)
+        results = {int(number): decode(value) for number, value in raw.items()}
+    except Exception:  # anything malformed: the child's share is counted here instead
         return None
-    if not isinstance(results, dict) or not all(isinstance(k, int) and 0 <= k < tasks for k in results):
+    if not all(0 <= number < tasks for number in results):
         return None
     return results
 
 
-def _child(queue: int, out: int, tasks: Sequence[T], run: Callable[[T], R]) -> None:  # pragma: no cover
+def _child(queue: int, out: int, tasks: Sequence[T], run: Callable[[T], Any]) -> None:  # pragma: no cover
     status = 1
     try:
-        results: dict[int, R] = {}
+        results: dict[int, Any] = {}
         _claim_and_run(queue, tasks, run, results)
-        view = memoryview(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+        view = memoryview(json.dumps(results, separators=(",", ":")).encode("utf-8"))
         while view:
             view = view[os.write(out, view) :]
         status = 0
