@@ -1,8 +1,9 @@
 """bpe_openai (GitHub's rust-gems ``bpe-openai`` crate) as a faster exact counter for o200k_base and cl100k_base.
 
-On one core it counts 1.5-1.9x faster than tiktoken, but it holds the GIL, so tokctl runs it only on the thread
-that reads the input while tiktoken workers (which release the GIL) take other chunks, and only for inputs large
-enough to pay for loading it.
+On one core it counts 1.5-1.9x faster than tiktoken, but it holds the GIL, and only inputs large enough to pay
+for loading it use it: large regular files are shared between this process and one forked child that both count
+with it (tokctl.counting, tokctl.tokenize.forked); elsewhere (stdin, one CPU, no fork, other threads alive) it
+runs on the thread that reads the input while tiktoken workers (which release the GIL) take other chunks.
 
 Its vocabularies are compiled into its binary, not read from tokctl's verified files, so it counts for a
 tokenizer only when both hold:
