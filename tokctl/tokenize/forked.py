@@ -83,8 +83,7 @@ def run_shared(
     except OSError:
         pid = -1
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
-        os.close(result_read)
-        _child(queue_read, result_write, tasks, lambda task: encode(run(task)))
+        _child(queue_read, result_read, result_write, tasks, lambda task: encode(run(task)))
     gc.unfreeze()
     os.close(result_write)
     results: dict[int, R] = {}
@@ -96,7 +95,11 @@ def run_shared(
             with os.fdopen(result_read, "rb") as pipe:
                 result_read = -1
                 data = pipe.read()
-            _, status, usage = os.wait4(pid, 0)
+            try:
+                _, status, usage = os.wait4(pid, 0)
+                exit_status, max_rss = os.waitstatus_to_exitcode(status), usage.ru_maxrss
+            except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): its outcome is unknown
+                exit_status, max_rss = -1, 0
             reaped = True
     finally:
         os.close(queue_read)
@@ -107,9 +110,8 @@ def run_shared(
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
     if pid > 0:
-        exit_status = os.waitstatus_to_exitcode(status)
         theirs = _decode(data, exit_status, len(tasks), decode)
-        last_child = ChildReport(theirs is not None, usage.ru_maxrss, exit_status, len(theirs or {}))
+        last_child = ChildReport(theirs is not None, max_rss, exit_status, len(theirs or {}))
         for number, result in (theirs or {}).items():
             results.setdefault(number, result)
     for number, task in enumerate(tasks):  # the child's share when it failed, or everything when fork failed
@@ -139,9 +141,12 @@ def _decode(data: bytes, exit_status: int, tasks: int, decode: Callable[[Any], R
     return results
 
 
-def _child(queue: int, out: int, tasks: Sequence[T], run: Callable[[T], Any]) -> None:  # pragma: no cover
+def _child(  # pragma: no cover - runs in the child
+    queue: int, unused: int, out: int, tasks: Sequence[T], run: Callable[[T], Any]
+) -> None:
     status = 1
     try:
+        os.close(unused)
         results: dict[int, Any] = {}
         _claim_and_run(queue, tasks, run, results)
         view = memoryview(json.dumps(results, separators=(",", ":")).encode("utf-8"))
