@@ -176,6 +176,7 @@ def measure(
     tokenizer: str, paths: dict[str, Path], repeats: int, golden: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     from tokctl.counting import count_paths
+    from tokctl.tokenize import forked
     from tokctl.tokenize.engines import get_engine
 
     raw = RAW[tokenizer]()
@@ -186,8 +187,11 @@ def measure(
         raw_time, raw_tokens = time_call(lambda case=case: raw.count(case.text), repeats)
         batch_time, _ = time_call(lambda case=case: raw.count_all_cores(case.text), repeats)
         fast_before = _fast_chars(tokenizer)
+        forked.last_child = None
         lib_time, report = time_call(lambda case=case: count_paths([str(case.path)], tokenizers=[tokenizer]), repeats)
         engine = _engine_label(tokenizer, _fast_chars(tokenizer) - fast_before, report.chars * len(lib_time.seconds))
+        if forked.last_child is not None:
+            engine = "bpe_openai, 2 processes" if forked.last_child.ok else "bpe_openai (child failed: 1 process)"
         cmd = [sys.executable, "-m", "tokctl", "count", str(path), "-t", tokenizer, "--format", "json"]
         cli_time, cli_run = time_child(cmd, repeats, child_env())
         counts = {"raw": raw_tokens, "library": report.totals[0].tokens, "cli": _cli_tokens(cli_run.stdout)}
@@ -306,8 +310,10 @@ def run(ctx: Context) -> dict[str, Any]:
             "process (interpreter, imports, vocabulary load included)."
             + ("" if fast_limit is None else f" --quick: the first {fast_limit:g} MB of each part.")
             + f" deepseek-v4 and mistral-sp-v1 use the first {slow_limit:g} MB of each part.",
-            "tokctl engine: what counted in the library runs (the CLI runs the same code); bpe_openai joins "
-            "tiktoken's workers on the reading thread past 4M characters when verified (TOKCTL_BPE_OPENAI=0: off).",
+            "tokctl engine: what counted in the library runs (the CLI runs the same code). When bpe_openai is "
+            "verified: files of 4 MB or more are counted by it in two processes (this one and a forked child, "
+            "where the process has one thread; TOKCTL_FORK=0: off), anything else by tiktoken's workers with "
+            "bpe_openai on the reading thread past 4M characters (TOKCTL_BPE_OPENAI=0: tiktoken alone).",
         ],
     )
     payload = {"rows": rows, "repeats": repeats, "corpus": str(corpus), "shared_corpus": ctx.shared_corpus}

@@ -96,7 +96,9 @@ def tokctl_engine() -> str:
     if os.environ.get("TOKCTL_BPE_OPENAI", "").strip() == "0":
         return "tiktoken workers (bpe_openai disabled by TOKCTL_BPE_OPENAI=0)"
     if isinstance(engine, TiktokenEngine) and engine.fast_counter() is not None:
-        return "tiktoken workers + bpe_openai on the reading thread past 4M characters (verified)"
+        if os.environ.get("TOKCTL_FORK", "").strip() == "0":
+            return "tiktoken workers + bpe_openai on the reading thread (verified; TOKCTL_FORK=0)"
+        return "bpe_openai (verified) in two processes, tokctl and a forked child, for the 49 MB file"
     return "tiktoken workers (bpe_openai not installed or not verified)"
 
 
