@@ -361,7 +361,13 @@ class SentencePieceEngine:
 
     def count_continuations(self, texts: Sequence[str]) -> list[int]:
         """Counts of pieces that follow a newline in a larger text."""
-        return [len(ids) - self._newline for ids in self._encode_many(["\n" + t for t in texts])]
+        return self.count_pieces(texts, [True] * len(texts))
+
+    def count_pieces(self, texts: Sequence[str], continues: Sequence[bool]) -> list[int]:
+        """Counts of pieces of a larger text in one call: a piece that follows a newline is counted as
+        ``count("\n" + piece) - count("\n")``, the others as they are."""
+        encoded = self._encode_many(["\n" + t if c else t for t, c in zip(texts, continues, strict=True)])
+        return [len(ids) - self._newline if c else len(ids) for ids, c in zip(encoded, continues, strict=True)]
 
 
 _ENGINES: dict[str, Engine] = {}
