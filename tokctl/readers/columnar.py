@@ -517,14 +517,22 @@ def _every(mask: Any) -> bool:
     return bool(pc.all(mask.fill_null(False)).as_py())
 
 
+def _marked_usage(record: Any, mark: str, value: str) -> Any:
+    """The records' usage, when every record carries the shape's mark and a usage object."""
+    import pyarrow.compute as pc
+
+    if not _every(pc.equal(record.field(mark), value)):
+        raise Fallback(f"a record whose {mark} is not {value}")
+    usage = record.field("usage")
+    if usage.null_count:
+        raise Fallback("a record without usage")
+    return usage
+
+
 def _chat(response: Any, body: bytes) -> dict[str, Any]:
     import pyarrow.compute as pc
 
-    if not _every(pc.equal(response.field("object"), "chat.completion")):
-        raise Fallback("not every record is a chat completion")
-    usage = response.field("usage")
-    if usage.null_count:
-        raise Fallback("a chat completion without usage")
+    usage = _marked_usage(response, "object", "chat.completion")
     ids = _text(response.field("id"))
     if pc.any(pc.starts_with(ids, "gen-")).as_py():
         raise Fallback("OpenRouter ids")
@@ -555,13 +563,7 @@ def _chat(response: Any, body: bytes) -> dict[str, Any]:
 
 
 def _message(message: Any, body: bytes) -> dict[str, Any]:
-    import pyarrow.compute as pc
-
-    if not _every(pc.equal(message.field("type"), "message")):
-        raise Fallback("not every record is a message")
-    usage = message.field("usage")
-    if usage.null_count:
-        raise Fallback("a message without usage")
+    usage = _marked_usage(message, "type", "message")
     ids = _text(message.field("id"))
     creation = usage.field("cache_creation")
     return {
