@@ -103,3 +103,30 @@ def test_plain_amounts() -> None:
     assert str(plain(Decimal("0.007095000000"))) == "0.007095"
     assert str(plain(Decimal("10.000000000000"))) == "10"
     assert plain(None) is None
+
+
+@pytest.mark.parametrize(
+    ("by", "currency"),
+    [(["day", "model"], None), (["provider"], "USD"), (["month", "project"], "CNY"), (["tag:feature"], None)],
+)
+def test_a_summary_taken_batch_by_batch_equals_the_whole_table(by: list[str], currency: str | None) -> None:
+    """report_usage streams: sums per batch merged exactly (conversion after the per-day sums are merged)."""
+    from tokctl.reports import summarize_batches
+
+    table = priced(*sorted(EXAMPLES.glob("*.jsonl")))
+    assert table.num_rows > 20
+    whole = summarize(table, by=by, currency=currency, tz="Asia/Shanghai")
+    pieces = summarize_batches(table.to_batches(max_chunksize=3), by=by, currency=currency, tz="Asia/Shanghai")
+    assert pieces == whole
+    assert whole.rows and whole.totals
+
+
+def test_report_usage_streams_through_a_spill_file_with_the_same_answer(tmp_path) -> None:
+    from tokctl.reports import report_usage
+
+    paths = [str(p) for p in sorted(EXAMPLES.glob("*.jsonl"))]
+    summary, accounting = report_usage([*paths, paths[0]], by=["provider", "model"])  # paths[0] twice: duplicates
+    table = tokctl.read_usage([*paths, paths[0]], price=True)
+    assert summary == summarize(table, by=["provider", "model"])
+    assert accounting.duplicates > 0
+    assert sum(r["requests"] for r in summary.rows) == table.num_rows

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -105,32 +105,75 @@ def summarize(
     fx_file: Path | None = None,
 ) -> Summary:
     """Sum a priced usage table per group and currency (see the module doc for the rules)."""
+    return summarize_batches([table], by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
+
+
+def summarize_batches(
+    batches: Iterable[Any],
+    by: Sequence[str] | str | None = ("day",),
+    *,
+    since: str | dt.datetime | dt.date | None = None,
+    until: str | dt.datetime | dt.date | None = None,
+    tz: str = "UTC",
+    currency: str | None = None,
+    fx_file: Path | None = None,
+) -> Summary:
+    """:func:`summarize` of tables or record batches taken one at a time (memory: one batch and the groups).
+
+    Sums are taken per batch and merged exactly; with ``currency`` the sums per group, currency and day are
+    merged across batches before each is converted, so the result equals one summary of the whole table."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     keys = parse_by(by)
     zone = _zone(tz)
-    table = _window(table, _moment(since, zone, "--since"), _moment(until, zone, "--until"))
-    ensure_sums_fit(table, SUMMED)
+    since_at, until_at = _moment(since, zone, "--since"), _moment(until, zone, "--until")
     names = [_key_name(k) for k in keys]
-    work = pa.table(
-        {
-            **{n: _key_column(table, k, zone) for n, k in zip(names, keys, strict=True)},
-            **{c: table.column(c) for c in SUMMED},
-            "cost": table.column("cost"),
-            "currency": table.column("currency").cast(pa.string()),
-        }
-    )
-    group = [*names, "currency"]
+    group = [*names, "currency"] if currency is None else [*names, "currency", "fx_day"]
+    parts: list[dict[str, Any]] = []
+    unpriced: dict[tuple[Any, Any], dict[str, Any]] = {}
+    largest = dict.fromkeys(SUMMED, 0)
+    for batch in batches:
+        table = _window(batch, since_at, until_at)
+        if not table.num_rows:
+            continue
+        ensure_sums_fit(table, SUMMED)
+        for column in SUMMED:
+            largest[column] = max(largest[column], pc.max(table.column(column)).as_py() or 0)
+        work = pa.table(
+            {
+                **{n: _key_column(table, k, zone) for n, k in zip(names, keys, strict=True)},
+                **{c: table.column(c) for c in SUMMED},
+                "cost": table.column("cost"),
+                "currency": table.column("currency").cast(pa.string()),
+            }
+        )
+        if currency is not None:
+            # The rate of each record's UTC day: sum per group, currency and day, then convert each sum.
+            work = work.append_column("fx_day", pc.strftime(table.column("ts_start"), format="%Y-%m-%d"))
+        parts.extend(_group(work, group))
+        _add_unpriced(unpriced, table)
     rates: list[dict[str, Any]] = []
-    if currency is None:
-        partial = _group(work, group)
-    else:
-        # The rate of each record's UTC day: sum per group, currency and day, then convert each sum.
-        work = work.append_column("fx_day", pc.strftime(table.column("ts_start"), format="%Y-%m-%d"))
-        partial, rates = _convert(_group(work, [*group, "fx_day"]), currency.upper(), fx_file)
-    rows = _merge(partial, group)
-    return Summary(keys, rows, _merge(rows, ["currency"]), _unpriced(table), rates)
+    if currency is not None:
+        parts, rates = _convert(_merge(parts, group), currency.upper(), fx_file)
+    rows = _merge(parts, [*names, "currency"])
+    totals = _merge(rows, ["currency"])
+    _refuse_past_int64(totals, largest)
+    return Summary(keys, rows, totals, _unpriced_list(unpriced), rates)
+
+
+def _refuse_past_int64(totals: list[dict[str, Any]], largest: dict[str, int]) -> None:
+    """Totals merged batch by batch are exact Python integers; refuse the ones past int64 all the same, as
+    the single-table summary does (exports and other tools would wrap them)."""
+    limit = 2**63 - 1
+    for name in SUMMED:
+        total = sum(row[name] for row in totals)
+        if total > limit:
+            raise InputFormatError(
+                f"the {name} of these logs add up to {total}, past the int64 range of every total (the largest "
+                f"count is {largest[name]})",
+                fix="a log holds implausible token counts: find them with tokctl usage export and remove them",
+            )
 
 
 def _key_name(key: str) -> str:
@@ -202,12 +245,17 @@ def plain(amount: Decimal | None) -> Decimal | None:
 
 def _unpriced(table: Any) -> list[dict[str, Any]]:
     """Records with token counts and no cost, by provider and model, with the pricer's reasons."""
+    groups: dict[tuple[Any, Any], dict[str, Any]] = {}
+    _add_unpriced(groups, table)
+    return _unpriced_list(groups)
+
+
+def _add_unpriced(groups: dict[tuple[Any, Any], dict[str, Any]], table: Any) -> None:
     import pyarrow.compute as pc
 
     has_tokens = pc.or_(pc.is_valid(table.column("input_tokens")), pc.is_valid(table.column("output_tokens")))
     mask = pc.and_(pc.is_null(table.column("cost")), has_tokens)
     columns = ["provider", "model", "model_reported", "input_tokens", "output_tokens", "flags"]
-    groups: dict[tuple[Any, Any], dict[str, Any]] = {}
     for row in table.filter(mask).select(columns).to_pylist():
         model = row["model"] or row["model_reported"]
         entry = groups.get((row["provider"], model))
@@ -224,6 +272,9 @@ def _unpriced(table: Any) -> list[dict[str, Any]]:
         entry["input_tokens"] += row["input_tokens"] or 0
         entry["output_tokens"] += row["output_tokens"] or 0
         entry["reasons"].update(f.split(":", 1)[1] for f in row["flags"] or () if f.startswith("unpriced:"))
+
+
+def _unpriced_list(groups: dict[tuple[Any, Any], dict[str, Any]]) -> list[dict[str, Any]]:
     out = sorted(groups.values(), key=lambda e: (-e["requests"], str(e["model"]), str(e["provider"])))
     for entry in out:
         entry["reasons"] = sorted(entry["reasons"])
@@ -344,25 +395,31 @@ def report_usage(
     at: str | None = None,
 ) -> tuple[Summary, Any]:
     """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
-    from tokctl.readers import read_usage_with_accounting
+    import tempfile
+
+    from tokctl.readers import Accounting, stream_usage
 
     keys = parse_by(by)
     zone = _zone(tz)
     _moment(since, zone, "--since"), _moment(until, zone, "--until")
     price_at = parse_at_option(at)
-    result = read_usage_with_accounting(
-        paths,
-        source,
-        strict,
-        mapping=mapping,
-        price=True,
-        columns=columns_for(keys),
-        progress=progress,
-        workers=workers,
-        price_at=price_at,
-    )
-    summary = summarize(result.table, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
-    return summary, result.accounting
+    accounting = Accounting()
+    with tempfile.TemporaryDirectory(prefix="tokctl-report-") as spill:
+        batches = stream_usage(
+            paths,
+            source,
+            strict,
+            mapping=mapping,
+            price=True,
+            columns=columns_for(keys),
+            accounting=accounting,
+            progress=progress,
+            workers=workers,
+            price_at=price_at,
+            spill_dir=Path(spill),
+        )
+        summary = summarize_batches(batches, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
+    return summary, accounting
 
 
 def parse_at_option(at: str | None) -> Any:

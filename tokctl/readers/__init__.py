@@ -109,18 +109,22 @@ def stream_usage(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
     price_at: dt.datetime | None = None,
+    spill_dir: Path | None = None,
 ) -> Iterator[Any]:
     """Canonical record batches with duplicates collapsed, holding the read's batches until the end.
 
     Duplicates can only be known once every record is read, so this keeps the (priced, projected)
-    batches of the read and yields them filtered at the end. For outputs larger than memory,
-    tokctl.usage_export spills to a staging Parquet file instead.
+    batches of the read and yields them filtered at the end: in memory, or, with ``spill_dir``, in a Parquet
+    file there (memory then holds 8 bytes a record for the duplicate check, and one batch).
     """
     from tokctl.readers import dedup
 
     acc = accounting if accounting is not None else Accounting()
     held: list[Any] = []
     hashes: list[Any] = []
+    if spill_dir is not None:
+        yield from _spilled(paths, source, strict, mapping, price, columns, acc, progress, workers, price_at, spill_dir)
+        return
     for batch, batch_hashes in priced_batches(
         paths,
         source,
@@ -138,6 +142,57 @@ def stream_usage(
     acc.duplicates = chosen.duplicates
     offset = 0
     for batch in held:
+        keep, collapsed = chosen.slice(offset, batch.num_rows)
+        offset += batch.num_rows
+        kept = dedup.apply(batch, keep, collapsed)
+        if price:
+            acc.unpriced += count_unpriced(kept)
+        yield kept if columns is None else kept.select(list(columns))
+
+
+def _spilled(
+    paths: Any,
+    source: str | None,
+    strict: bool,
+    mapping: str | Path | None,
+    price: bool,
+    columns: Sequence[str] | None,
+    acc: Accounting,
+    progress: Callable[[int, int], None] | None,
+    workers: int | None,
+    price_at: dt.datetime | None,
+    spill_dir: Path,
+) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tokctl.readers import dedup
+    from tokctl.readers.batch import BATCH_ROWS
+
+    stage = Path(spill_dir) / "held.parquet"
+    hashes: list[Any] = []
+    writer = None
+    try:
+        for batch, batch_hashes in priced_batches(
+            paths, source, strict, mapping=mapping, price=price, accounting=acc, progress=progress,
+            workers=workers, price_at=price_at,
+        ):  # fmt: skip
+            kept = batch if columns is None else batch.select(_needed(columns))
+            if writer is None:
+                repeating = [f.name for f in kept.schema if pa.types.is_dictionary(f.type)]
+                writer = pq.ParquetWriter(stage, kept.schema, use_dictionary=repeating)
+            writer.write_batch(kept)
+            hashes.append(batch_hashes)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        return
+    chosen = dedup.plan(hashes)
+    del hashes
+    acc.duplicates = chosen.duplicates
+    offset = 0
+    for batch in pq.ParquetFile(stage).iter_batches(batch_size=BATCH_ROWS):
         keep, collapsed = chosen.slice(offset, batch.num_rows)
         offset += batch.num_rows
         kept = dedup.apply(batch, keep, collapsed)
