@@ -67,8 +67,10 @@ def export_usage(
     acc = Accounting()
     try:
         with staging_dir(target) as staging:
+            from tokctl.readers import dedup
+
             stage = staging / "stage.parquet"
-            hashes = []
+            ids = dedup.SpilledIds(staging)
             unpriced = 0
             read = priced_batches(
                 paths,
@@ -81,14 +83,15 @@ def export_usage(
                 workers=workers,
                 price_at=price_at,
             )
-            with pq.ParquetWriter(stage, usage_schema(), use_dictionary=dictionary_columns(usage_schema())) as writer:
-                for batch, batch_hashes in read:
-                    writer.write_batch(batch)
-                    hashes.append(batch_hashes)
-                    unpriced += count_unpriced(batch)
-            from tokctl.readers import dedup
-
-            chosen = dedup.plan(hashes)
+            try:
+                with pq.ParquetWriter(stage, usage_schema(), use_dictionary=dictionary_columns(usage_schema())) as out:
+                    for batch, batch_hashes in read:
+                        out.write_batch(batch)
+                        ids.add(batch_hashes)
+                        unpriced += count_unpriced(batch)
+            finally:
+                ids.close()
+            chosen = dedup.plan_spilled(ids)
             acc.duplicates = chosen.duplicates
             if chosen.keep is None:
                 acc.unpriced = unpriced

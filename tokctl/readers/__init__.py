@@ -170,7 +170,7 @@ def _spilled(
     from tokctl.readers.batch import BATCH_ROWS
 
     stage = Path(spill_dir) / "held.parquet"
-    hashes: list[Any] = []
+    ids = dedup.SpilledIds(Path(spill_dir))
     writer = None
     try:
         for batch, batch_hashes in priced_batches(
@@ -182,14 +182,14 @@ def _spilled(
                 repeating = [f.name for f in kept.schema if pa.types.is_dictionary(f.type)]
                 writer = pq.ParquetWriter(stage, kept.schema, use_dictionary=repeating)
             writer.write_batch(kept)
-            hashes.append(batch_hashes)
+            ids.add(batch_hashes)
     finally:
+        ids.close()
         if writer is not None:
             writer.close()
     if writer is None:
         return
-    chosen = dedup.plan(hashes)
-    del hashes
+    chosen = dedup.plan_spilled(ids)
     acc.duplicates = chosen.duplicates
     offset = 0
     for batch in pq.ParquetFile(stage).iter_batches(batch_size=BATCH_ROWS):
