@@ -243,6 +243,28 @@ def litellm(rng: random.Random, i: int, with_usage_object: bool = True) -> dict[
     return log
 
 
+def responses(rng: random.Random, i: int) -> dict[str, Any]:
+    usage: dict[str, Any] = {}
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        _put(usage, key, _count(rng))
+    if rng.random() < 0.7:
+        details: dict[str, Any] = {}
+        _put(details, "cached_tokens", _count(rng))
+        _put(details, "cache_write_tokens", rng.choice([0, 1024, "absent", None]))
+        usage["input_tokens_details"] = rng.choice([details, None])
+    if rng.random() < 0.6:
+        usage["output_tokens_details"] = {"reasoning_tokens": rng.randrange(3000)}
+    record: dict[str, Any] = {"object": "response", "usage": usage, "error": None, "output": [{"type": "message"}]}
+    _put(record, "id", _maybe(rng, f"resp_{i}"))
+    moment = _moment(rng).timestamp()
+    _put(record, "created_at", _maybe(rng, rng.choice([int(moment), round(moment, 1), moment])))
+    _put(record, "model", _maybe(rng, rng.choice(["gpt-5-2025-08-07", "o4-mini-2025-04-16", "gpt-x"])))
+    _put(record, "service_tier", _maybe(rng, rng.choice(["default", "flex", "priority"])))
+    _put(record, "status", _maybe(rng, rng.choice(["completed", "incomplete", "failed", "cancelled", "queued"])))
+    _put(record, "instructions", rng.choice([None, "be brief"]))
+    return record
+
+
 def generate(kind: str, seed: int, n: int = 300) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     make = {
@@ -255,6 +277,8 @@ def generate(kind: str, seed: int, n: int = 300) -> list[dict[str, Any]]:
         "wrapped_message": lambda i: wrapped(rng, i, message(rng, i)),
         "litellm": lambda i: litellm(rng, i),
         "litellm_top_level": lambda i: litellm(rng, i, with_usage_object=False),
+        "responses": lambda i: responses(rng, i),
+        "wrapped_responses": lambda i: wrapped(rng, i, responses(rng, i)),
     }[kind]
     return [make(i) for i in range(n)]
 
@@ -269,6 +293,8 @@ KINDS = [
     "wrapped_message",
     "litellm",
     "litellm_top_level",
+    "responses",
+    "wrapped_responses",
 ]
 
 
@@ -348,6 +374,24 @@ BAD_LINES = {
     "openrouter id": lambda r: r.update(id="gen-123"),
     "object null, no choices": lambda r: (r.update(object=None), r.pop("choices")),
 }
+RESPONSES_BAD = {
+    "an error object": lambda r: r.update(error={"code": "server_error"}),
+    "a 12-hour cache write": lambda r: r["usage"].update(
+        input_tokens_details={"cache_write_tokens": 5, "cache_write_tokens_details": {"ttl_12h_tokens": 5}}
+    ),
+    "created_at in milliseconds": lambda r: r.update(created_at=1794830410123),
+    "a stream event": lambda r: r.update(type="response.completed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESPONSES_BAD))
+def test_responses_the_fast_path_cannot_prove_go_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    records = generate("responses", 8, 100)
+    RESPONSES_BAD[case](records[50])
+    spy, _, _ = both_ways(write(tmp_path / "r.jsonl", records), monkeypatch)
+    assert spy.fast == 0 and spy.fallback == 1
 
 
 @pytest.mark.parametrize("case", sorted(BAD_LINES))

@@ -1,11 +1,11 @@
 """The columnar fast path: a block of JSON lines of one common shape, parsed by Arrow and mapped to the
 canonical columns with Arrow compute, instead of one Python dict per record.
 
-It covers the shapes that make up most logs: OpenAI-style chat completions (OpenAI, DeepSeek), Anthropic
-messages, Gemini responses, each alone or inside a request-log wrapper. The per-record readers stay the
-reference: a block is taken here only when every line is provably read the same way, and otherwise
-:func:`read_block` returns None and the caller reads the block record by record. The checks that make that
-hold:
+It covers the shapes that make up most logs: OpenAI-style chat completions (OpenAI, DeepSeek), OpenAI
+Responses objects, Anthropic messages, Gemini responses, each alone or inside a request-log wrapper, and
+LiteLLM spend logs. The per-record readers stay the reference: a block is taken here only when every
+line is provably read the same way, and otherwise :func:`read_block` returns None and the caller reads
+the block record by record. The checks that make that hold:
 
 * Arrow parses with an explicit schema for every field the reader uses, so a value of another JSON type (a
   count written as text or as 12.0, a number where text belongs), a duplicate key or bad JSON fails the
@@ -184,7 +184,36 @@ def _types() -> dict[str, Any]:
             ),
         ]
     )
-    return {"chat": chat, "message": message, "gemini": gemini, "litellm": litellm, "envelope": envelope}
+    responses = pa.struct(
+        [
+            ("id", s),
+            ("object", s),
+            ("created_at", pa.float64()),
+            ("model", s),
+            ("service_tier", s),
+            ("status", s),
+            (
+                "usage",
+                pa.struct(
+                    [
+                        ("input_tokens", i),
+                        ("input_tokens_details", pa.struct([("cached_tokens", i), ("cache_write_tokens", i)])),
+                        ("output_tokens", i),
+                        ("output_tokens_details", pa.struct([("reasoning_tokens", i)])),
+                        ("total_tokens", i),
+                    ]
+                ),
+            ),
+        ]
+    )
+    return {
+        "chat": chat,
+        "message": message,
+        "gemini": gemini,
+        "litellm": litellm,
+        "responses": responses,
+        "envelope": envelope,
+    }
 
 
 _USAGE_DETAIL_FIELDS = {"promptTokensDetails": ANY, "candidatesTokensDetails": ANY, "cacheTokensDetails": ANY}
@@ -294,6 +323,47 @@ _ALLOWED["litellm"] = {
         "*": ANY,
     },
 }
+_ALLOWED["responses"] = {
+    **{name: {} for name in ("id", "object", "created_at", "model", "service_tier", "status")},
+    "usage": {
+        "input_tokens": {},
+        "input_tokens_details": {"cached_tokens": {}, "cache_write_tokens": {}},
+        "output_tokens": {},
+        "output_tokens_details": {"reasoning_tokens": {}},
+        "total_tokens": {},
+    },
+    "error": ANY,  # must be null on every record (checked): an error object is read by the reader
+    # Fields of a Responses object the reader never reads.
+    **{
+        name: ANY
+        for name in (
+            "output",
+            "output_text",
+            "instructions",
+            "metadata",
+            "tools",
+            "tool_choice",
+            "text",
+            "reasoning",
+            "parallel_tool_calls",
+            "temperature",
+            "top_p",
+            "top_logprobs",
+            "store",
+            "truncation",
+            "user",
+            "max_output_tokens",
+            "max_tool_calls",
+            "previous_response_id",
+            "incomplete_details",
+            "background",
+            "prompt",
+            "prompt_cache_key",
+            "safety_identifier",
+            "conversation",
+        )
+    },
+}
 _ENVELOPE_ALLOWED: dict[str, Any] = {
     "timestamp": {},
     "latency_ms": {},
@@ -374,6 +444,8 @@ def shape_of(first_line: bytes) -> tuple[str, bool] | None:
         return "gemini", wrapped
     if shape == "litellm":
         return "litellm", wrapped
+    if shape == "openai.responses" and value.get("object") == "response":
+        return "responses", wrapped
     return None
 
 
@@ -746,11 +818,55 @@ def _money(values: Any) -> Any:
         raise Fallback("an amount past the money column's scale") from None
 
 
+_RESPONSE_STATUS = {"completed": "success", "incomplete": "success", "failed": "error", "cancelled": "canceled"}
+
+
+def _responses(response: Any, body: bytes) -> dict[str, Any]:
+    """openai.parse_responses, column by column (Responses objects, not their stream events)."""
+    usage = _marked_usage(response, "object", "response")
+    if "error" in response.type.names and response.field("error").null_count < len(response):
+        raise Fallback("a response with an error object")
+    ids = _text(response.field("id"))
+    status = response.field("status")
+    return {
+        "source_format": "openai.responses",
+        "_hint": None,
+        "_hard": False,
+        "model_reported": _text(response.field("model")),
+        "response_id": ids,
+        "ts_start": _unix_seconds_us(response.field("created_at")),
+        "service_tier": _text(response.field("service_tier")),
+        "status": _map_values(status, _RESPONSE_STATUS.get) if status.null_count < len(status) else None,
+        "input_tokens": _count(usage.field("input_tokens")),
+        "cache_read_tokens": _count(_field(usage, "input_tokens_details", "cached_tokens")),
+        "cache_write_tokens": _count(_field(usage, "input_tokens_details", "cache_write_tokens")),
+        "output_tokens": _count(usage.field("output_tokens")),
+        "reasoning_tokens": _count(_field(usage, "output_tokens_details", "reasoning_tokens")),
+        "total_tokens_reported": _count(usage.field("total_tokens")),
+        "_key": ids,
+    }
+
+
+def _unix_seconds_us(values: Any) -> Any:
+    """values.timestamp_us of unix seconds read as float64 (Responses' created_at may carry a fraction):
+    round(x * 1e6), half to even, as Python computes it. Larger numbers (ms, us, ns) go back to the reader."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.null_count == len(values):
+        return pa.nulls(len(values), pa.timestamp("us", tz="UTC"))
+    if pc.any(pc.or_(pc.less(values, 0.0), pc.greater_equal(values, 9e9))).as_py():
+        raise Fallback("a time outside the seconds the fast path converts exactly")
+    micros = pc.round(pc.multiply(values, 1_000_000.0), round_mode="half_to_even").cast(pa.int64())
+    return _timestamps(micros)
+
+
 _READERS: dict[str, Callable[[Any, bytes], dict[str, Any]]] = {
     "chat": _chat,
     "message": _message,
     "gemini": _gemini,
     "litellm": _litellm,
+    "responses": _responses,
 }
 
 
@@ -828,7 +944,13 @@ def _overlay(cols: dict[str, Any], log: Any, n: int) -> None:
                 pc.if_else(pc.or_(pc.equal(code, 408), pc.equal(code, 504)), "timeout", "error"),
             ),
         )
-        cols["status"] = names  # rows without a code keep no status (null stays null through if_else)
+        mine = cols.get("status")
+        if mine is None:
+            cols["status"] = names  # rows without a code keep no status (null stays null through if_else)
+        else:  # an error code, or no status of the response's own, takes the code's name
+            own = _column(cols, "status", n, pa.string())
+            take = pc.fill_null(pc.or_(pc.greater_equal(code, 400), pc.is_null(own)), False)
+            cols["status"] = pc.if_else(take, names, own)
     key = cols.get("_key")
     if request_id.null_count < n:
         cols["_key"] = request_id if key is None else pc.if_else(pc.is_null(key), request_id, key)
