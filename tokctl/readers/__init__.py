@@ -15,7 +15,7 @@ table is built.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,8 +140,17 @@ def stream_usage(
         hashes.append(batch_hashes)
     chosen = dedup.plan(hashes)
     acc.duplicates = chosen.duplicates
+    yield from _collapsed(held, chosen, acc, price, columns)
+
+
+def _collapsed(
+    batches: Iterable[Any], chosen: Any, acc: Accounting, price: bool, columns: Sequence[str] | None
+) -> Iterator[Any]:
+    """The batches (in reading order) without superseded rows, counting the unpriced that remain."""
+    from tokctl.readers import dedup
+
     offset = 0
-    for batch in held:
+    for batch in batches:
         keep, collapsed = chosen.slice(offset, batch.num_rows)
         offset += batch.num_rows
         kept = dedup.apply(batch, keep, collapsed)
@@ -191,14 +200,7 @@ def _spilled(
         return
     chosen = dedup.plan_spilled(ids)
     acc.duplicates = chosen.duplicates
-    offset = 0
-    for batch in pq.ParquetFile(stage).iter_batches(batch_size=BATCH_ROWS):
-        keep, collapsed = chosen.slice(offset, batch.num_rows)
-        offset += batch.num_rows
-        kept = dedup.apply(batch, keep, collapsed)
-        if price:
-            acc.unpriced += count_unpriced(kept)
-        yield kept if columns is None else kept.select(list(columns))
+    yield from _collapsed(pq.ParquetFile(stage).iter_batches(batch_size=BATCH_ROWS), chosen, acc, price, columns)
 
 
 def priced_batches(
