@@ -39,6 +39,7 @@ from tokctl.errors import RegistryError, UnknownModelError, UnknownProviderError
 from tokctl.paths import config_path
 from tokctl.registry._toml import check_keys, expect, moment, money
 from tokctl.registry.providers import (
+    PERIOD_KEYS,
     PRICE_KEYS,
     Model,
     Platform,
@@ -49,18 +50,6 @@ from tokctl.registry.providers import (
     parse_price_period,
 )
 
-PERIOD_KEYS = (
-    "effective_to",
-    "notes",
-    "default_window",
-    "tier_basis",
-    "tiers",
-    "windows",
-    "batch_multiplier",
-    "batch",
-    "service_tiers",
-    *PRICE_KEYS,
-)
 _UTC = dt.UTC
 
 

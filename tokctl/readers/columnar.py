@@ -35,20 +35,17 @@ from tokctl.readers import detection
 from tokctl.readers.gemini import TRAFFIC_TIERS
 from tokctl.readers.resolve import host_hint, resolve_row, vendor_hint
 from tokctl.readers.rows import _tier
-from tokctl.readers.secrets import redact_repeated
-from tokctl.readers.values import tag_map
+from tokctl.readers.secrets import MARKERS, redact_repeated
+from tokctl.readers.values import FIRST_US, LAST_US, LONGEST_US, tag_map
 from tokctl.schema import MAX_TOKENS
 
 ANY = None  # an allowed field whose subtree the reader never looks at
 MIN_ROWS = 64  # below this the per-record path is as fast, and one path is simpler to reason about
 MAX_BLOCK_BYTES = 64 * 1024 * 1024
 
-_FIRST_US = -62_135_596_800_000_000
-_LAST_US = 253_402_300_799_999_999
-_LONGEST_US = 100 * 366 * 86_400 * 1_000_000
 _ISO = r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 _ZONE = r"(?:Z|[+-]\d{2}:\d{2})$"
-_MARKERS = "sk-|Bearer|Basic|AIza|xai-|_pat_|ghp_|gho_|hf_|eyJ"  # tokctl.readers.secrets._MARKERS
+_MARKERS = MARKERS.pattern  # the secret pre-check, run by Arrow's RE2 over whole columns
 
 
 def enabled() -> bool:
@@ -678,7 +675,7 @@ def _gemini(response: Any, body: bytes) -> dict[str, Any]:
         "output_tokens": _add(candidates, thoughts),
         "reasoning_tokens": thoughts,
         "total_tokens_reported": _count(usage.field("totalTokenCount")),
-        "service_tier": _map_values(traffic, _traffic) if traffic.null_count < len(traffic) else None,
+        "service_tier": _distinct_map(traffic, _traffic) if traffic.null_count < len(traffic) else None,
         "_key": ids,
     }
 
@@ -836,7 +833,7 @@ def _responses(response: Any, body: bytes) -> dict[str, Any]:
         "response_id": ids,
         "ts_start": _unix_seconds_us(response.field("created_at")),
         "service_tier": _text(response.field("service_tier")),
-        "status": _map_values(status, _RESPONSE_STATUS.get) if status.null_count < len(status) else None,
+        "status": _distinct_map(status, _RESPONSE_STATUS.get) if status.null_count < len(status) else None,
         "input_tokens": _count(usage.field("input_tokens")),
         "cache_read_tokens": _count(_field(usage, "input_tokens_details", "cached_tokens")),
         "cache_write_tokens": _count(_field(usage, "input_tokens_details", "cache_write_tokens")),
@@ -1057,7 +1054,7 @@ def _timestamps(micros: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pc.any(pc.or_(pc.less(micros, _FIRST_US), pc.greater(micros, _LAST_US))).as_py():
+    if pc.any(pc.or_(pc.less(micros, FIRST_US), pc.greater(micros, LAST_US))).as_py():
         raise Fallback("a time outside the years 1 to 9999")
     return micros.cast(pa.timestamp("us", tz="UTC"))
 
@@ -1091,18 +1088,9 @@ def _duration_us(values: Any) -> Any:
     if pc.any(pc.less(values, 0)).as_py():
         raise Fallback("a negative duration")
     micros = pc.multiply(pc.multiply(values, 1e-3), 1_000_000.0)
-    if not pc.all(pc.less_equal(pc.fill_null(micros, 0.0), float(_LONGEST_US))).as_py():
+    if not pc.all(pc.less_equal(pc.fill_null(micros, 0.0), float(LONGEST_US))).as_py():
         raise Fallback("a duration past 100 years")
     return pc.round(micros, round_mode="half_to_even").cast(pa.int64()).cast(pa.duration("us"))
-
-
-def _map_values(values: Any, func: Callable[[str], Any]) -> Any:
-    """``func`` of each distinct value (few in a log): Python once per value, not once per row."""
-    import pyarrow as pa
-
-    encoded = values.dictionary_encode()
-    mapped = pa.array([func(v) for v in encoded.dictionary.to_pylist()], pa.string())
-    return mapped.take(encoded.indices)
 
 
 # --------------------------------------------------------------------------------------------- finalize
@@ -1116,8 +1104,6 @@ def _column(cols: dict[str, Any], name: str, n: int, kind: Any) -> Any:
         return pa.nulls(n, kind)
     if isinstance(value, (str, bool)):
         return pa.repeat(pa.scalar(value, kind), n)
-    if isinstance(value, list):
-        return pa.array(value, kind)
     return value if value.type == kind else value.cast(kind)
 
 
@@ -1167,7 +1153,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
 
     tier = cols.get("service_tier")
     if tier is not None and tier.null_count < n:
-        tier = _map_values(tier, _tier)
+        tier = _distinct_map(tier, _tier)
         is_batch = pc.if_else(pc.equal(tier, "batch"), True, pa.scalar(None, pa.bool_()))
     else:
         tier, is_batch = None, None
@@ -1186,7 +1172,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
     strings: dict[str, Any] = {}
     for name in ("project", "api_key_id", "user"):
         value = _column(cols, name, n, pa.string())
-        strings[name] = _map_values(value, redact_repeated) if value.null_count < n else value
+        strings[name] = _distinct_map(value, redact_repeated) if value.null_count < n else value
     for name in ("request_id", "response_id"):
         value = _column(cols, name, n, pa.string())
         if value.null_count < n and pc.any(pc.match_substring_regex(value, _MARKERS)).as_py():

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from tokctl.readers.accounting import Accounting
-from tokctl.readers.batch import BatchBuilder
 from tokctl.readers.generic import Mapping
-from tokctl.readers.pipeline import Progress, Task, _size, context_for, emit, flush, read_task
+from tokctl.readers.pipeline import Progress, Task, _size, serial_batches
 
 
 def parallel_batches(
@@ -62,10 +61,4 @@ def work(
     """In a worker: every batch of one task, and what the task did with its records."""
     gc.disable()
     acc = Accounting()
-    builder = BatchBuilder()
-    out: list[tuple[Any, Any]] = []
-    for ready in read_task(task, context_for(task, source, mapping), acc, strict, builder, Progress(None), batch_rows):
-        out.extend(emit(ready, builder, acc, strict))
-    if len(builder):
-        out.append(flush(builder, acc, strict))
-    return out, acc
+    return list(serial_batches(iter([task]), source, mapping, strict, batch_rows, acc, Progress(None))), acc

@@ -101,7 +101,7 @@ def iter_batches(
 
             yield from parallel_batches(tasks, count, source, mapping, strict, batch_rows, acc, meter)
         else:
-            yield from _serial_batches(tasks, source, mapping, strict, batch_rows, acc, meter)
+            yield from serial_batches(tasks, source, mapping, strict, batch_rows, acc, meter)
     finally:
         if collecting:
             gc.enable()
@@ -176,7 +176,7 @@ def _chunks(display: str, path: Path, chunk_bytes: int) -> Iterator[Task]:
             fh.seek(offset)
 
 
-def _serial_batches(
+def serial_batches(
     tasks: Iterator[Task],
     source: str | None,
     mapping: Mapping | None,

@@ -15,10 +15,10 @@ from tokctl.schema import MAX_TOKENS, MONEY_LIMIT_DIGITS
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Microseconds of 0001-01-01 and of the end of 9999-12-31 (UTC): the dates every consumer can hold.
-_FIRST_US = -62_135_596_800_000_000
-_LAST_US = 253_402_300_799_999_999
+FIRST_US = -62_135_596_800_000_000
+LAST_US = 253_402_300_799_999_999
 # A duration past 100 years is not a request's.
-_LONGEST_US = 100 * 366 * 86_400 * 1_000_000
+LONGEST_US = 100 * 366 * 86_400 * 1_000_000
 _ONE_US = dt.timedelta(microseconds=1)
 
 
@@ -109,7 +109,7 @@ def timestamp_us(value: Any, field: str) -> int | None:
         micros = _unix_us(value)
     else:
         raise Skip("wrong_type", f"{field} is {_kind(value)}, not a time")
-    if not _FIRST_US <= micros <= _LAST_US:
+    if not FIRST_US <= micros <= LAST_US:
         raise Skip("wrong_type", f"{field} is outside the years 1 to 9999")
     return micros
 
@@ -164,7 +164,7 @@ def duration_us(value: Any, field: str, unit: float) -> int | None:
         raise Skip("wrong_type", f"{field} is {_kind(value)}, not a number")
     if value < 0:
         raise Skip("negative_count", f"{field} is negative")
-    if not value * unit * 1_000_000 <= _LONGEST_US:  # also NaN
+    if not value * unit * 1_000_000 <= LONGEST_US:  # also NaN
         raise Skip("wrong_type", f"{field} is not a duration of a request")
     return round(value * unit * 1_000_000)
 

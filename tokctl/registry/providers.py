@@ -29,6 +29,19 @@ PRICE_KEYS = (
     "output",
     "reasoning",
 )
+# The optional keys of a price period (the required ones: effective_from, source, checked, confidence).
+PERIOD_KEYS = (
+    "effective_to",
+    "notes",
+    "default_window",
+    "tier_basis",
+    "tiers",
+    "windows",
+    "batch_multiplier",
+    "batch",
+    "service_tiers",
+    *PRICE_KEYS,
+)
 CONFIDENCES = ("high", "medium", "low")
 REGIONS = ("intl", "cn")
 TIER_BASIS = ("uncached_input", "cache_read", "cache_write")
@@ -214,18 +227,7 @@ def _period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
         raw,
         where=where,
         required=("effective_from", "source", "checked", "confidence"),
-        optional=(
-            "effective_to",
-            "notes",
-            "default_window",
-            "tier_basis",
-            "tiers",
-            "windows",
-            "batch_multiplier",
-            "batch",
-            "service_tiers",
-            *PRICE_KEYS,
-        ),
+        optional=PERIOD_KEYS,
     )
     start = moment(raw["effective_from"], where=where, key="effective_from", tz=tz)
     end = moment(raw["effective_to"], where=where, key="effective_to", tz=tz) if "effective_to" in raw else None
