@@ -175,7 +175,7 @@ def _cli_tokens(stdout: str) -> int:
 def measure(
     tokenizer: str, paths: dict[str, Path], repeats: int, golden: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
-    from tokctl.counting import count_paths
+    from tokctl.counting.api import count_paths
     from tokctl.tokenize import forked
     from tokctl.tokenize.engines import get_engine
 

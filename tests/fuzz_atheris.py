@@ -42,7 +42,7 @@ with atheris.instrument_imports(include=["tokctl"]):
         if not _module.name.startswith(("tokctl.cli", "tokctl.__main__")):
             importlib.import_module(_module.name)
     from tokctl.bills import read_bill
-    from tokctl.chat import count_chat_file
+    from tokctl.counting.chat import count_chat_file
     from tokctl.errors import TokctlError
     from tokctl.registry.providers import parse_platform
 

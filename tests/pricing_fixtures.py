@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 import tokenizers_registry
-from tokctl import calendars, fx, overrides
 from tokctl.pricing import book
-from tokctl.registry import catalog, providers
+from tokctl.registry import calendars, catalog, fx, overrides, providers
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -149,7 +149,7 @@ def test_logs_without_content_are_listed_not_guessed() -> None:
 
 def test_calibration_recovers_the_planted_factor_and_count_uses_it(claude_estimate) -> None:
     import tokctl
-    from tokctl.calibration import load_calibrations
+    from tokctl.registry.calibration import load_calibrations
 
     logs = str(AUDIT / "litellm_spendlogs.jsonl")
     _, before = audit(logs, "-m", "claude-sonnet-4-5")

@@ -1,4 +1,4 @@
-"""tokctl.calibration: fitting a factor with its interval, and keeping it in the user config file."""
+"""tokctl.registry.calibration: fitting a factor with its interval, and keeping it in the user config file."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tokctl.calibration import Calibration, fit_factor, load_calibrations, save_calibrations
 from tokctl.errors import InputFormatError
 from tokctl.paths import config_path
+from tokctl.registry.calibration import Calibration, fit_factor, load_calibrations, save_calibrations
 
 USER_CONFIG = """# my settings
 [[overrides]]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.reference_engines import reference
-from tokctl.chat import count_chat, count_chat_file, parse_chat
+from tokctl.counting.chat import count_chat, count_chat_file, parse_chat
 from tokctl.errors import InputFormatError
 
 DATA = Path(__file__).parent / "data" / "chat"

@@ -172,7 +172,7 @@ def test_tampered_tokenizer_file_is_an_error_not_a_count(
     tok = registry.get_tokenizer("o200k_base")
     fake_pkg = tmp_path / "fake.tiktoken"
     fake_pkg.write_bytes(b"dGFtcGVyZWQ= 0\n")
-    monkeypatch.setattr("tokctl.tokenize.files.package_path", lambda source: fake_pkg)
+    monkeypatch.setattr("tokctl.tokenize.tokenizer_files.package_path", lambda source: fake_pkg)
     engines.clear_engines()
     assert tok.files
     code, _, err = run("count", str(doc))

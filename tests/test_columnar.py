@@ -17,9 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tokctl.readers import columnar, pipeline
-from tokctl.readers.accounting import Accounting
-from tokctl.readers.pipeline import iter_batches, line_blocks
+from tokctl.ingest import columnar, pipeline
+from tokctl.ingest.accounting import Accounting
+from tokctl.ingest.pipeline import iter_batches, line_blocks
 
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 

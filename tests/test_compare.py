@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.reference_engines import reference
 from tokctl.cli import app
-from tokctl.comparison import compare
+from tokctl.counting.compare import compare
 from tokctl.errors import UsageError
 
 REPORT = Path(__file__).resolve().parents[1] / "examples" / "report.md"

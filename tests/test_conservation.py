@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 import tokctl
 from tokctl.pricing import Usage
-from tokctl.reports import summarize
-from tokctl.usage_export import export_usage
+from tokctl.usage.export import export_usage
+from tokctl.usage.report import summarize
 
 from .reconcile_helpers import lines as charge_lines
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.reference_engines import EXACT_IDS, reference
-from tokctl.counting import count_paths, count_text
+from tokctl.counting.api import count_paths, count_text
 from tokctl.errors import UnknownModelError, UnknownTokenizerError, UsageError
 from tokctl.tokenize import textio
 
@@ -106,7 +106,7 @@ def test_property_chunked_equals_whole(parts: list[str]) -> None:
                 hard_limit=10**9,
             )
         )
-        from tokctl.counting import Target, _Counter
+        from tokctl.counting.api import Target, _Counter
         from tokctl.registry.tokenizers import get_tokenizer
 
         counter = _Counter([Target(None, None, get_tokenizer(tid))])

@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokctl.readers import dedup
+from tokctl.ingest import dedup
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,4 +1,4 @@
-"""bpe_openai next to tiktoken (tokctl.tokenize.fast_bpe, tokctl.tokenize.pipeline): same counts, and tiktoken
+"""bpe_openai next to tiktoken (tokctl.tokenize.fast_bpe, tokctl.tokenize.stream): same counts, and tiktoken
 alone whenever bpe_openai is missing, unverified, or disagrees with tiktoken on the probe."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.reference_engines import reference
-from tokctl.counting import count_paths
+from tokctl.counting.api import count_paths
 from tokctl.registry.tokenizers import get_tokenizer
-from tokctl.tokenize import fast_bpe, pipeline
+from tokctl.tokenize import fast_bpe
+from tokctl.tokenize import stream as pipeline
 from tokctl.tokenize.engines import FAST_PIECE_CHARS, TiktokenEngine, clear_engines, get_engine, letter_line_pieces
 
 bindings = fast_bpe.load_bindings()
@@ -217,7 +218,7 @@ def test_small_counts_never_load_bpe_openai(tmp_path: Path) -> None:
     path = tmp_path / "small.txt"
     path.write_text("hello world\n" * 80, encoding="utf-8")
     code = (
-        "import sys\nfrom tokctl.counting import count_paths\n"
+        "import sys\nfrom tokctl.counting.api import count_paths\n"
         f"print(count_paths([{str(path)!r}]).totals[0].tokens)\n"
         "print('bpe_openai._bindings' in sys.modules, 'tiktoken' in sys.modules)\n"
     )

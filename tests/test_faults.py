@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tokctl import export
+from tokctl import atomic as export
 from tokctl.cli.app import app
 from tokctl.errors import OutputError
 
@@ -66,7 +66,7 @@ def test_csv_write_killed_midway_keeps_the_previous_file(tmp_path: Path) -> None
     proc = _spawn(
         f"""
         import sys, time
-        from tokctl.export import write_atomic
+        from tokctl.atomic import write_atomic
 
         def writer(fh):
             fh.write("model,tokens\\n" + "x,1\\n" * 2_000_000)  # 8 MB already on disk
@@ -99,7 +99,7 @@ def test_parquet_export_killed_midway_keeps_the_previous_export(tmp_path: Path) 
     proc = _spawn(
         f"""
         import time
-        from tokctl.usage_export import export_usage
+        from tokctl.usage.export import export_usage
 
         def progress(done, total):
             if done >= total:  # both files read, the staging Parquet open and half written
@@ -242,12 +242,13 @@ def test_processes_filling_the_ranks_cache_at_once_all_succeed_and_the_cache_sta
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tokctl.registry.tokenizers import get_tokenizer
-    from tokctl.tokenize import engines, files
+    from tokctl.tokenize import engines
+    from tokctl.tokenize import tokenizer_files as files
 
     cache = tmp_path / "cache"
     outputs = _race(
         """
-        from tokctl.counting import count_text
+        from tokctl.counting.api import count_text
         from tokctl.registry.tokenizers import get_tokenizer
         from tokctl.tokenize import engines
 
@@ -288,7 +289,7 @@ def test_processes_pulling_the_same_tokenizer_file_at_once_all_succeed(tmp_path:
         f"""
         import dataclasses
         from tokctl.registry.tokenizers import TokenizerFile, get_tokenizer
-        from tokctl.tokenize import files
+        from tokctl.tokenize import tokenizer_files as files
 
         spec = TokenizerFile("cl100k.tiktoken", "tiktoken", {sha!r}, ("url:file://{plain}",))
         tok = dataclasses.replace(get_tokenizer("cl100k_base"), files=(spec,))

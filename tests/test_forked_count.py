@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.reference_engines import reference
-from tokctl import counting
-from tokctl.counting import count_paths
+from tokctl.counting import api as counting
+from tokctl.counting.api import count_paths
 from tokctl.tokenize import fast_bpe, forked, segments
 from tokctl.tokenize.engines import clear_engines
 
@@ -61,7 +61,7 @@ def _files(tmp_path: Path) -> list[str]:
 
 _SCRIPT = """
 import json, os, sys
-from tokctl import counting
+from tokctl.counting import api as counting
 from tokctl.tokenize import forked
 from tokctl.tokenize import segments
 counting.FORK_AFTER_BYTES = int(os.environ["TEST_FORK_AFTER"])

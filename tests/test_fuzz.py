@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 import tokctl
 from tokctl.bills import read_bill
-from tokctl.chat import count_chat_file
+from tokctl.counting.chat import count_chat_file
 from tokctl.errors import RegistryError, TokctlError
-from tokctl.readers import SOURCES
+from tokctl.ingest import SOURCES
 from tokctl.registry.providers import parse_platform
 from tokctl.schema import charge_schema, usage_schema
 

@@ -1,4 +1,4 @@
-"""tokctl.fx: dated rates from a reference directory and a user file; latest on or before, inverse, errors."""
+"""tokctl.registry.fx: dated rates from a reference directory and a user file; latest on or before, inverse, errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import tokenizers_registry
-from tokctl import fx
 from tokctl.errors import FxError, InputFormatError, InputNotFoundError, RegistryError
+from tokctl.registry import fx
 
 D = Decimal
 REFERENCE = """date,from,to,rate,source

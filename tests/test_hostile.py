@@ -213,7 +213,7 @@ def test_secrets_in_bills_never_reach_reconcile_outputs(tmp_path: Path) -> None:
 
 
 def _alias(secret: str) -> str:
-    from tokctl.readers.secrets import alias
+    from tokctl.ingest.secrets import alias
 
     return alias(secret).removeprefix("redacted:")
 

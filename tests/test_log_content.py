@@ -1,4 +1,4 @@
-"""tokctl.log_content: request messages and response text out of each log shape that carries them."""
+"""tokctl.count_audit.log_content: request messages and response text out of each log shape that carries them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
-from tokctl.log_content import contents_at, extract
+from tokctl.count_audit.log_content import contents_at, extract
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi", "name": "bob"}]
 CHAT = {

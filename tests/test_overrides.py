@@ -1,4 +1,4 @@
-"""tokctl.overrides: negotiated multipliers, explicit prices and custom models from the user config file, and
+"""tokctl.registry.overrides: negotiated multipliers, explicit prices and custom models from the user config file, and
 their precedence (model and platform > model > platform > registry), on the fixture registry."""
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tokctl.calendars import all_calendars
-from tokctl.fx import convert, reference_rates
 from tokctl.pricing import Usage, price
+from tokctl.registry.calendars import all_calendars
+from tokctl.registry.fx import convert, reference_rates
 from tokctl.registry.providers import all_platforms
 
 BEIJING = ZoneInfo("Asia/Shanghai")

@@ -1,4 +1,4 @@
-"""tokctl.service_quality, tokctl.quantiles and tokctl.sla on usage tables with known timings.
+"""tokctl.service_quality (metrics, quantiles, sla) on usage tables with known timings.
 
 Expected percentiles come from numpy.percentile and statistics.quantiles (both independent of tokctl's
 vectorised interpolation); expected error classes and availability are worked out by hand.
@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokctl.errors import TokctlError, UsageError
-from tokctl.quantiles import SKETCH_RELATIVE_ERROR, LogBucketSketch, group_percentiles
 from tokctl.schema import usage_schema
-from tokctl.service_quality import classify_errors, measure_quality, parse_window
-from tokctl.sla import parse_sla
+from tokctl.service_quality.metrics import classify_errors, measure_quality, parse_window
+from tokctl.service_quality.quantiles import SKETCH_RELATIVE_ERROR, LogBucketSketch, group_percentiles
+from tokctl.service_quality.sla import parse_sla
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -276,7 +276,7 @@ def test_sla_pass_fail_and_unknown_per_group() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(-(2**40), 2**40), st.integers(0, 2)), min_size=1, max_size=80))
 def test_group_ids_match_distinct_key_tuples(keys: list[tuple[int, int, int]]) -> None:
-    from tokctl.service_quality import _combine
+    from tokctl.service_quality.metrics import _combine
 
     combos, inverse = _combine([np.array(column) for column in zip(*keys, strict=True)])
     assert sorted(map(tuple, combos)) == sorted(set(keys))

@@ -114,7 +114,7 @@ def test_a_100_mb_line_is_read(tmp_path) -> None:
 
 
 def test_a_line_over_the_limit_is_drained_not_held(tmp_path, monkeypatch) -> None:
-    from tokctl.readers import files
+    from tokctl.ingest import inputs as files
 
     monkeypatch.setattr(files, "MAX_LINE_BYTES", 1024)
     rows, acc = read_records(tmp_path, ["{" + "x" * 5000 + "}", CHAT])
@@ -158,8 +158,8 @@ def test_parallel_reading_gives_the_same_rows_in_the_same_order(tmp_path) -> Non
     lines.insert(5, "{broken")
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    from tokctl.readers.accounting import Accounting
-    from tokctl.readers.pipeline import iter_batches
+    from tokctl.ingest.accounting import Accounting
+    from tokctl.ingest.pipeline import iter_batches
 
     def collect(workers: int) -> tuple[list, Accounting]:
         acc = Accounting()

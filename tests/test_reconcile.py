@@ -13,8 +13,8 @@ import tokctl
 from tests.reconcile_helpers import at, lines, usage
 from tokctl.errors import UsageError
 from tokctl.pricing import price_table
-from tokctl.reconcile_cells import parse_by
-from tokctl.reconciliation import Tolerance, reconcile
+from tokctl.reconciliation.cells import parse_by
+from tokctl.reconciliation.engine import Tolerance, reconcile
 
 SONNET = "claude-sonnet-5-5"
 

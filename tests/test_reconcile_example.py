@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tokctl.reconcile_report import run
+from tokctl.reconciliation.report import run
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "reconcile"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.reconcile_helpers import BEIJING, at, cells_by, lines, usage
-from tokctl.reconciliation import reconcile
+from tokctl.reconciliation.engine import reconcile
 
 SONNET, OPUS, HAIKU = "claude-sonnet-5-5", "claude-opus-5-5", "claude-haiku-5-5"
 PRO, FLASH = "deepseek-v4-pro", "deepseek-flash"

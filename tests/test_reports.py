@@ -10,9 +10,9 @@ import pytest
 
 import tokctl
 from tests.usage_helpers import EXAMPLES
-from tokctl import fx
 from tokctl.errors import UnknownNameError, UsageError
-from tokctl.reports import parse_by, plain, summarize
+from tokctl.registry import fx
+from tokctl.usage.report import parse_by, plain, summarize
 
 DEEPSEEK = EXAMPLES / "deepseek_requests.jsonl"
 ANTHROPIC = EXAMPLES / "anthropic_requests.jsonl"
@@ -111,7 +111,7 @@ def test_plain_amounts() -> None:
 )
 def test_a_summary_taken_batch_by_batch_equals_the_whole_table(by: list[str], currency: str | None) -> None:
     """report_usage streams: sums per batch merged exactly (conversion after the per-day sums are merged)."""
-    from tokctl.reports import summarize_batches
+    from tokctl.usage.report import summarize_batches
 
     table = priced(*sorted(EXAMPLES.glob("*.jsonl")))
     assert table.num_rows > 20
@@ -122,7 +122,7 @@ def test_a_summary_taken_batch_by_batch_equals_the_whole_table(by: list[str], cu
 
 
 def test_report_usage_streams_through_a_spill_file_with_the_same_answer(tmp_path) -> None:
-    from tokctl.reports import report_usage
+    from tokctl.usage.report import report_usage
 
     paths = [str(p) for p in sorted(EXAMPLES.glob("*.jsonl"))]
     summary, accounting = report_usage([*paths, paths[0]], by=["provider", "model"])  # paths[0] twice: duplicates

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tokctl.readers.detection import SOURCES
+from tokctl.ingest.detection import SOURCES
 from tokctl.schema import USAGE_COLUMNS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "schema.md"

@@ -8,7 +8,8 @@ import pytest
 
 from tokctl.errors import IntegrityError, TokenizerUnavailableError
 from tokctl.registry.tokenizers import TokenizerFile, get_tokenizer
-from tokctl.tokenize import engines, files
+from tokctl.tokenize import engines
+from tokctl.tokenize import tokenizer_files as files
 
 
 def test_package_file_verifies() -> None:
@@ -68,7 +69,7 @@ def test_read_only_cache_directory_still_counts(isolated_user_dirs: Path) -> Non
     cache.chmod(0o500)
     try:
         engines.clear_engines()
-        from tokctl.counting import count_text
+        from tokctl.counting.api import count_text
 
         assert count_text("hello world", tokenizer="cl100k_base").tokens == 2
     finally:

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokctl
-from tokctl.reports import summarize
-from tokctl.usage_export import export_usage
+from tokctl.usage.export import export_usage
+from tokctl.usage.report import summarize
 
 MODELS = ["gpt-4o-2024-08-06", "gpt-4o-mini", "deepseek-v4-pro", "claude-sonnet-4-5", "gemini-2.5-flash", "nope-1"]
 count = st.integers(min_value=0, max_value=2_000_000)

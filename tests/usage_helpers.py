@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import tokctl
-from tokctl.readers.generic import TOKEN_FIELDS
+from tokctl.ingest.generic import TOKEN_FIELDS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "logs"
 TOKENS = TOKEN_FIELDS  # every token column a reader may fill

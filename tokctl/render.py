@@ -184,7 +184,7 @@ def _arrow_cell(value: Any) -> Any:
 
 def render(report: Report, fmt: OutputFormat | None = None, output: Path | None = None) -> None:
     """Print ``report`` to stdout, or write it atomically to ``output``."""
-    from tokctl.export import write_atomic, write_parquet
+    from tokctl.atomic import write_atomic, write_parquet
 
     fmt = infer_format(fmt, output)
     if fmt is OutputFormat.parquet:

@@ -19,7 +19,7 @@ MONEY_SCALE = 12
 MONEY_LIMIT_DIGITS = MONEY_PRECISION - MONEY_SCALE
 # The largest token count a reader accepts: 2**53 - 1, the last integer every JSON producer writes exactly
 # (JavaScript numbers). No request or daily bill line comes near it, and int64 sums of a thousand such
-# counts stay exact; sums that could still overflow are refused, never wrapped (tokctl.reports).
+# counts stay exact; sums that could still overflow are refused, never wrapped (tokctl.usage.report).
 MAX_TOKENS = 2**53 - 1
 
 # (name, arrow type spec, nullable, meaning). Type specs are resolved lazily by _arrow_type.

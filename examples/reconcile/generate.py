@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tokctl.fx import convert  # noqa: E402
+from tokctl.registry.fx import convert  # noqa: E402
 from tokctl.pricing import Usage, price  # noqa: E402
 
 SEED = 20261031

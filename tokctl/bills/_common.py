@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokctl.errors import InputFormatError
-from tokctl.readers.secrets import redact_repeated
+from tokctl.ingest.secrets import redact_repeated
 from tokctl.schema import MAX_TOKENS, MONEY_LIMIT_DIGITS
 
 # ISO 4217 active codes (2026): a bill in anything else is refused rather than guessed.

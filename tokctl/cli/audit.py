@@ -68,7 +68,7 @@ def audit_command(
 
     Exit code 1 when a record's drift is beyond the tolerance.
     """
-    from tokctl.count_audit import audit
+    from tokctl.count_audit.audit import audit
     from tokctl.render import info, render
 
     result = audit(logs, model=model, tolerance=tolerance, source=source, calibrate=calibrate)

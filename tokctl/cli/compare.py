@@ -46,7 +46,7 @@ def compare(
     import datetime as dt
 
     from tokctl.cli.compare_render import compare_report
-    from tokctl.comparison import compare as run_compare
+    from tokctl.counting.compare import compare as run_compare
     from tokctl.pricing.types import parse_at
     from tokctl.render import render
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tokctl.comparison import CompareResult, CompareRow
+from tokctl.counting.compare import CompareResult, CompareRow
 from tokctl.render import Column, Report
 
 BAR_WIDTH = 40

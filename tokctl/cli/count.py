@@ -45,12 +45,12 @@ def count(
 ) -> None:
     """Count tokens exactly with each vendor's tokenizer, or as a labelled estimate with its error band."""
     from tokctl.cli.count_render import chat_report, count_report, exit_code
-    from tokctl.counting import count_paths
+    from tokctl.counting.api import count_paths
     from tokctl.errors import InputFormatError, UsageError
     from tokctl.render import render
 
     if chat is not None:
-        from tokctl.chat import count_chat_file
+        from tokctl.counting.chat import count_chat_file
 
         if paths:
             raise UsageError("--chat takes the transcript itself; give no other paths")

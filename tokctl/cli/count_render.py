@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tokctl.counting import Count, CountReport
+from tokctl.counting.api import Count, CountReport
 from tokctl.render import Column, Report, Section, warn
 
 

@@ -48,7 +48,7 @@ def quality_command(
 ) -> None:
     """Service quality per provider and model: errors by class, latency, TTFT, output speed, availability."""
     from tokctl.render import info, render
-    from tokctl.service_quality import quality
+    from tokctl.service_quality.metrics import quality
 
     keys = () if by.strip().lower() == "none" else tuple(by.split(","))
     result = quality(logs, source=source, by=keys, window=window, sla=sla)

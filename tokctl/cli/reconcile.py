@@ -38,7 +38,7 @@ def reconcile_command(
 ) -> None:
     """Match bills line by line against your logs; exit 0 if every cell is within tolerance, 1 if not."""
     from tokctl.errors import UsageError
-    from tokctl.reconcile_report import report, run
+    from tokctl.reconciliation.report import report, run
     from tokctl.render import OutputFormat, infer_format, info, render
 
     try:

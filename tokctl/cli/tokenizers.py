@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 def list_tokenizers(fmt: FormatOption = None, output: OutputOption = None) -> None:
     """Every tokenizer: engine, accuracy, whether it is available offline, and from where."""
     from tokctl.render import Column, Report, render
-    from tokctl.tokenizer_status import tokenizer_rows
+    from tokctl.tokenize.status import tokenizer_rows
 
     rows = tokenizer_rows()
     columns = [
@@ -41,7 +41,7 @@ def verify(
 ) -> None:
     """Check every tokenizer file against the sha256 its manifest pins. Exit 1 when any fails."""
     from tokctl.render import Column, Report, render
-    from tokctl.tokenizer_status import verify_tokenizers
+    from tokctl.tokenize.status import verify_tokenizers
 
     rows = verify_tokenizers(ids or [])
     columns = [
@@ -62,7 +62,7 @@ def pull(
     """Download tokenizer files that are not available offline (uses the network), verify and cache them."""
     from tokctl.registry.tokenizers import get_tokenizer
     from tokctl.render import info
-    from tokctl.tokenize.files import pull as pull_files
+    from tokctl.tokenize.tokenizer_files import pull as pull_files
 
     for tid in ids:
         written = pull_files(get_tokenizer(tid), timeout=timeout)

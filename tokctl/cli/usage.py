@@ -63,7 +63,7 @@ def report_command(
 ) -> None:
     """Tokens and cost per group, totals per currency; unpriced records listed by model."""
     from tokctl.render import info, render
-    from tokctl.reports import report_usage
+    from tokctl.usage.report import report_usage
 
     with _progress() as progress:
         summary, accounting = report_usage(
@@ -101,7 +101,7 @@ def export_command(
 ) -> None:
     """The priced canonical usage table (or FOCUS rows) as Parquet, written atomically."""
     from tokctl.render import info
-    from tokctl.usage_export import export_usage
+    from tokctl.usage.export import export_usage
 
     with _progress() as progress:
         accounting = export_usage(

@@ -5,7 +5,7 @@
 
 Both pick the price period covering the moment, then the time window (platform time zone, weekdays,
 holiday calendar), the prompt-size tier, batch and service tier, and apply the user's overrides
-(tokctl.overrides). A usage that cannot be priced is ``unpriced`` with a reason, never 0.
+(tokctl.registry.overrides). A usage that cannot be priced is ``unpriced`` with a reason, never 0.
 pyarrow and numpy are imported only by price_table.
 """
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tokctl.calendars import holiday_set
 from tokctl.errors import RegistryError
-from tokctl.overrides import Override, UserPricing, scaled_period, user_pricing
+from tokctl.registry.calendars import holiday_set
 from tokctl.registry.catalog import resolve_model
+from tokctl.registry.overrides import Override, UserPricing, scaled_period, user_pricing
 from tokctl.registry.providers import Model, Platform, PricePeriod
 
 

@@ -6,9 +6,9 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from tokctl.overrides import user_pricing
 from tokctl.pricing.book import Entry, Segment, lookup, segments_for
 from tokctl.pricing.quote import plain
+from tokctl.registry.overrides import user_pricing
 from tokctl.registry.providers import WEEKDAYS, Model, Platform, PricePeriod, Prices, Window, all_platforms
 
 

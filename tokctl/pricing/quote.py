@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tokctl.fx import Converted, convert
 from tokctl.pricing.book import lookup
 from tokctl.pricing.scalar import moment_for, price_entry
 from tokctl.pricing.types import Cost, Usage, parse_at
+from tokctl.registry.fx import Converted, convert
 
 
 @dataclass(frozen=True)

@@ -463,7 +463,7 @@ def parse_platform(raw: dict[str, Any], path: Path) -> Platform:
 
 
 def parse_price_period(raw: Any, where: str, tz: dt.tzinfo) -> PricePeriod:
-    """One ``[[models.prices]]`` table; also used for user overrides and custom models (tokctl.overrides)."""
+    """One ``[[models.prices]]`` table; also used for user overrides and custom models (tokctl.registry.overrides)."""
     return _period(raw, where, tz)
 
 

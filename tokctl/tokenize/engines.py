@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 from tokctl.paths import cache_dir
 from tokctl.registry.tokenizers import Tokenizer, TokenizerFile, get_tokenizer
-from tokctl.tokenize.files import load_file
-from tokctl.tokenize.pipeline import count_stream
+from tokctl.tokenize.stream import count_stream
+from tokctl.tokenize.tokenizer_files import load_file
 
 _MARSHAL_MAGIC = b"tokctl-ranks-v2\n"  # v2: the digest covers the source file's sha256 too
 # tiktoken's encode() needs at least one special token to search for (an empty set makes it try every position);
@@ -106,7 +106,7 @@ def _digest(spec: TokenizerFile, payload: bytes) -> str:
 
 
 def _write_ranks_cache(spec: TokenizerFile, ranks: dict[bytes, int]) -> None:
-    from tokctl.export import write_bytes_atomic
+    from tokctl.atomic import write_bytes_atomic
 
     payload = marshal.dumps(ranks)
     blob = _MARSHAL_MAGIC + _digest(spec, payload).encode("ascii") + payload

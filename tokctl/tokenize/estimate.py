@@ -89,7 +89,7 @@ def estimate_tokens(base_tokens: int, factor: Decimal) -> int:
 
 def _calibration_for(tokenizer_id: str) -> dict[str, Any] | None:
     try:
-        from tokctl.calibration import load_calibrations
+        from tokctl.registry.calibration import load_calibrations
     except ImportError:
         return None
     found = load_calibrations().get(tokenizer_id)

@@ -2,7 +2,7 @@
 
 On one core it counts 1.5-1.9x faster than tiktoken, but it holds the GIL, and only inputs large enough to pay
 for loading it use it: large regular files are shared between this process and one forked child that both count
-with it (tokctl.counting, tokctl.tokenize.forked); elsewhere (stdin, one CPU, no fork, other threads alive) it
+with it (tokctl.counting.api, tokctl.tokenize.forked); elsewhere (stdin, one CPU, no fork, other threads alive) it
 runs on the thread that reads the input while tiktoken workers (which release the GIL) take other chunks.
 
 Its vocabularies are compiled into its binary, not read from tokctl's verified files, so it counts for a
@@ -217,7 +217,7 @@ def fast_counter(
 
 
 def _write_verdict(path: Path, verdict: str) -> None:
-    from tokctl.export import write_bytes_atomic
+    from tokctl.atomic import write_bytes_atomic
 
     with contextlib.suppress(OSError):  # unwritable cache: the probe simply runs again next time
         write_bytes_atomic(path, f"{verdict}\n".encode("ascii"))

@@ -1,0 +1,1 @@
+"""Bills against priced usage: cells, the rules that explain a difference, the engine, the report."""

@@ -1,0 +1,1 @@
+"""The canonical usage table after ingest: reports, Parquet/CSV exports and FOCUS rows."""
