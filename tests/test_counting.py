@@ -106,10 +106,10 @@ def test_property_chunked_equals_whole(parts: list[str]) -> None:
                 hard_limit=10**9,
             )
         )
-        from tokctl.counting.api import Target, _Counter
+        from tokctl.counting.api import Target, TargetCounter
         from tokctl.registry.tokenizers import get_tokenizer
 
-        counter = _Counter([Target(None, None, get_tokenizer(tid))])
+        counter = TargetCounter([Target(None, None, get_tokenizer(tid))])
         assert sum(t.tokens[tid] for t in counter.count_batch(chunks)) == whole, tid
         assert "".join(c.text for c in chunks) == text
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from tokctl.ingest.accounting import Accounting
 from tokctl.ingest.generic import Mapping
-from tokctl.ingest.pipeline import Progress, Task, _size, serial_batches
+from tokctl.ingest.pipeline import Progress, Task, file_size, serial_batches
 
 
 def parallel_batches(
@@ -50,7 +50,7 @@ def parallel_batches(
 def _collect(task: Task, future: Any, acc: Accounting, meter: Progress) -> Iterator[tuple[Any, Any]]:
     batches, part = future.result()
     acc.merge(part)
-    meter.done += task.length if task.length is not None else _size(task.path)
+    meter.done += task.length if task.length is not None else file_size(task.path)
     meter.report(0)
     yield from batches
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from tokctl.atomic import move_into_place, staging_dir
 from tokctl.errors import OutputError, UsageError
-from tokctl.ingest import Accounting, count_unpriced, priced_batches
+from tokctl.ingest import Accounting
 from tokctl.ingest.batch import BATCH_ROWS
+from tokctl.usage.read import count_unpriced, priced_batches
 
 PARTITION_KEYS = ("usage_date", "provider", "model", "source_format", "project", "service_tier", "currency")
 
