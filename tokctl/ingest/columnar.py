@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -49,7 +48,9 @@ _MARKERS = MARKERS.pattern  # the secret pre-check, run by Arrow's RE2 over whol
 
 
 def enabled() -> bool:
-    return os.environ.get("TOKCTL_ROW_READER", "").strip() not in ("1", "true", "yes")
+    from tokctl.settings import current
+
+    return not current().row_reader
 
 
 class Fallback(Exception):

@@ -23,8 +23,8 @@ from tokctl.ingest import columnar
 from tokctl.ingest.accounting import INFORMATIONAL, Accounting
 from tokctl.ingest.batch import BatchBuilder
 from tokctl.ingest.detection import Context, containers, parse
-from tokctl.ingest.generic import Mapping
 from tokctl.ingest.inputs import MAX_LINE_BYTES, Bad, is_plain_json_lines, json_lines, open_stream, records
+from tokctl.ingest.options import ReadOptions
 from tokctl.ingest.rows import finalize
 from tokctl.ingest.values import Skip
 
@@ -91,20 +91,14 @@ def _chunks(display: str, path: Path, chunk_bytes: int) -> Iterator[Task]:
 
 
 def serial_batches(
-    tasks: Iterator[Task],
-    source: str | None,
-    mapping: Mapping | None,
-    strict: bool,
-    batch_rows: int,
-    acc: Accounting,
-    meter: Progress,
+    tasks: Iterator[Task], options: ReadOptions, acc: Accounting, meter: Progress
 ) -> Iterator[tuple[Any, Any]]:
     builder = BatchBuilder()
     for task in tasks:
-        for ready in read_task(task, context_for(task, source, mapping), acc, strict, builder, meter, batch_rows):
-            yield from emit(ready, builder, acc, strict)
+        for ready in read_task(task, context_for(task, options), acc, options, builder, meter):
+            yield from emit(ready, builder, acc, options.strict)
     if len(builder):
-        yield flush(builder, acc, strict)
+        yield flush(builder, acc, options.strict)
 
 
 def emit(ready: tuple[Any, Any] | None, builder: BatchBuilder, acc: Accounting, strict: bool) -> Iterator[Any]:
@@ -129,9 +123,10 @@ def flush(builder: BatchBuilder, acc: Accounting, strict: bool) -> tuple[Any, An
     return batch
 
 
-def context_for(task: Task, source: str | None, mapping: Mapping | None) -> Context:
+def context_for(task: Task, options: ReadOptions) -> Context:
     """The reading context of one file: a column mapping beside it (``name.mapping.toml`` next to
     ``name.csv``, ``name.jsonl.gz``, ...) applies to that file when no mapping was given."""
+    source, mapping = options.source, options.mapping
     if mapping is None and source is None and task.path is not None:
         sidecar = sidecar_mapping(task.path)
         if sidecar is not None:
@@ -159,17 +154,11 @@ class Reading:
 
 
 def read_task(
-    task: Task,
-    ctx: Context,
-    acc: Accounting,
-    strict: bool,
-    builder: BatchBuilder,
-    meter: Progress,
-    batch_rows: int,
+    task: Task, ctx: Context, acc: Accounting, options: ReadOptions, builder: BatchBuilder, meter: Progress
 ) -> Iterator[tuple[Any, Any] | None]:
     """Add the task's rows to ``builder``; yields None whenever the builder holds ``batch_rows`` rows, and a
     finished (batch, hashes) for a block that the columnar fast path read."""
-    display, path = task.display, task.path
+    display, path, strict = task.display, task.path, options.strict
     if task.offset == 0:
         acc.files += 1
     if path is None:
@@ -178,7 +167,7 @@ def read_task(
         )
         return
     before = acc.records
-    reading = Reading(ctx, acc, strict, builder, meter, batch_rows)
+    reading = Reading(ctx, acc, strict, builder, meter, options.batch_rows)
     fast = ctx.source is None and ctx.mapping is None and columnar.enabled()
     try:
         if fast and (task.length is not None or is_plain_json_lines(path)):

@@ -21,8 +21,10 @@ from tokctl.ingest.batch import BATCH_ROWS
 from tokctl.ingest.detection import Context
 from tokctl.ingest.generic import Mapping
 from tokctl.ingest.inputs import expand, is_plain_json_lines
+from tokctl.ingest.options import ReadOptions
 from tokctl.ingest.parallel import parallel_batches
 from tokctl.ingest.pipeline import CHUNK_BYTES, Progress, file_size, plan_tasks, serial_batches
+from tokctl.settings import current
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
@@ -39,53 +41,61 @@ def iter_batches(
     workers: int | None = 1,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[tuple[Any, Any]]:
+    """:func:`stream_batches` with the options as keywords."""
+    options = ReadOptions(source, strict, mapping, workers, progress, batch_rows)
+    acc = accounting if accounting is not None else Accounting()
+    yield from stream_batches(paths, options, acc, chunk_bytes=chunk_bytes)
+
+
+def stream_batches(
+    paths: Any, options: ReadOptions, accounting: Accounting, *, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[Any, Any]]:
     """Yield (RecordBatch of canonical rows, int64 identity hashes), filling ``accounting`` as it goes.
 
-    ``workers``: processes that parse in parallel; 1 (the default): this process only; None: automatic
-    (``TOKCTL_WORKERS``, else one per CPU up to 4 when the input holds at least
-    :data:`PARALLEL_MIN_BYTES`). Workers are started with ``spawn``, so a script that asks for them must
+    ``options.workers``: processes that parse in parallel; 1: this process only; None: ``TOKCTL_WORKERS``
+    (tokctl.settings) when set, else one per CPU up to 4 when the input holds at least
+    :data:`PARALLEL_MIN_BYTES`. Workers are started with ``spawn``, so a script that asks for them must
     guard its entry point with ``if __name__ == "__main__":`` (the CLI does). Batches come out in input
     order either way, so "the last duplicate wins" means the same thing.
 
     The cyclic garbage collector is paused while reading: readers make no reference cycles, and with a
     batch of row dicts alive its repeated full scans cost more than the parsing itself.
     """
-    acc = accounting if accounting is not None else Accounting()
-    Context(source, mapping)  # validates --source before any file is opened
+    Context(options.source, options.mapping)  # validates --source before any file is opened
     targets = list(expand(paths))
-    meter = Progress(progress)
+    meter = Progress(options.progress)
     meter.total = sum(file_size(path) for _, path in targets)
-    count = _worker_count(workers, meter.total)
-    if workers is None and count > 1 and _mostly_columnar(targets, meter.total, source, mapping):
-        count = 1  # the fast path already runs on threads; worker processes would only add their start-up
+    count = _worker_count(options, targets, meter.total)
     tasks = plan_tasks(targets, _balanced(chunk_bytes, meter.total, count) if count > 1 else None)
     collecting = gc.isenabled()
     gc.disable()
     try:
         if count > 1:
-            yield from parallel_batches(tasks, count, source, mapping, strict, batch_rows, acc, meter)
+            yield from parallel_batches(tasks, count, options, accounting, meter)
         else:
-            yield from serial_batches(tasks, source, mapping, strict, batch_rows, acc, meter)
+            yield from serial_batches(tasks, options, accounting, meter)
     finally:
         if collecting:
             gc.enable()
 
 
-def _worker_count(workers: int | None, total_bytes: int) -> int:
-    if workers is None:
-        env = os.environ.get("TOKCTL_WORKERS", "").strip()
-        if env.isdigit() and int(env) > 0:
-            return int(env)
-        if total_bytes < PARALLEL_MIN_BYTES:
-            return 1
-        return max(1, min(os.cpu_count() or 1, 4))
-    return max(1, workers)
+def _worker_count(options: ReadOptions, targets: list[tuple[str, Path | None]], total_bytes: int) -> int:
+    """The caller's count; else ``TOKCTL_WORKERS``; else by input size (one process when the input is small
+    or mostly read by the columnar fast path, which already runs on threads)."""
+    if options.workers is not None:
+        return max(1, options.workers)
+    chosen = current().workers
+    if chosen is not None:
+        return chosen
+    if total_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return 1 if _mostly_columnar(targets, total_bytes, options) else max(1, min(os.cpu_count() or 1, 4))
 
 
-def _mostly_columnar(targets: list[tuple[str, Path | None]], total: int, source: str | None, mapping: Any) -> bool:
+def _mostly_columnar(targets: list[tuple[str, Path | None]], total: int, options: ReadOptions) -> bool:
     """Whether four fifths of the input's bytes are plain JSON lines whose first record the columnar fast
     path reads (judged by each file's first line)."""
-    if source is not None or mapping is not None or not columnar.enabled() or os.environ.get("TOKCTL_WORKERS"):
+    if options.source is not None or options.mapping is not None or not columnar.enabled():
         return False
     fast = 0
     for _, path in targets:
@@ -117,26 +127,6 @@ class UsageResult:
     accounting: Accounting
 
 
-def read_batches(
-    paths: Any,
-    source: str | None,
-    strict: bool,
-    *,
-    mapping: str | Path | None,
-    accounting: Accounting,
-    progress: Callable[[int, int], None] | None,
-    workers: int | None = 1,
-) -> Iterator[tuple[Any, Any]]:
-    """(batch, identity hashes) read from ``paths`` with a mapping file (id or path) loaded; not priced,
-    duplicates not yet collapsed."""
-    from tokctl.ingest.generic import load_mapping
-
-    loaded = load_mapping(mapping) if mapping is not None else None
-    yield from iter_batches(
-        paths, source, strict=strict, mapping=loaded, accounting=accounting, progress=progress, workers=workers
-    )
-
-
 def read_table(
     paths: Any,
     source: str | None = None,
@@ -152,7 +142,7 @@ def read_table(
     from tokctl.ingest.collapse import collapsed
 
     acc = Accounting()
-    pairs = read_batches(paths, source, strict, mapping=mapping, accounting=acc, progress=progress, workers=workers)
+    pairs = stream_batches(paths, ReadOptions.of(source, strict, mapping, workers, progress), acc)
     batches = [b if columns is None else b.select(list(columns)) for b in collapsed(pairs, acc, hold=columns)]
     return UsageResult(as_table(batches, columns), acc)
 

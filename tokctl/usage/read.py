@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tokctl.ingest.accounting import Accounting
-from tokctl.ingest.read import UsageResult, as_table, read_batches
+from tokctl.ingest.options import ReadOptions
+from tokctl.ingest.read import UsageResult, as_table, stream_batches
 
 __all__ = [
     "UsageResult",
@@ -68,20 +69,8 @@ def read_usage_with_accounting(
     ``workers``: parsing processes (see tokctl.ingest.read.iter_batches; None picks by input size).
     """
     accounting = Accounting()
-    batches = list(
-        stream_usage(
-            paths,
-            source,
-            strict,
-            mapping=mapping,
-            price=price,
-            columns=columns,
-            accounting=accounting,
-            progress=progress,
-            workers=workers,
-            price_at=price_at,
-        )
-    )
+    options = ReadOptions.of(source, strict, mapping, workers, progress)
+    batches = list(_collapsed(paths, options, accounting, price, price_at, columns, None))
     return UsageResult(as_table(batches, columns), accounting)
 
 
@@ -105,13 +94,23 @@ def stream_usage(
     batches of the read and yields them filtered at the end: in memory, or, with ``spill_dir``, in a Parquet
     file there (memory then holds 8 bytes a record for the duplicate check, and one batch).
     """
+    acc = accounting if accounting is not None else Accounting()
+    yield from _collapsed(paths, ReadOptions.of(source, strict, mapping, workers, progress), acc, price, price_at,
+                          columns, spill_dir)  # fmt: skip
+
+
+def _collapsed(
+    paths: Any,
+    options: ReadOptions,
+    acc: Accounting,
+    price: bool,
+    price_at: dt.datetime | None,
+    columns: Sequence[str] | None,
+    spill_dir: Path | None,
+) -> Iterator[Any]:
     from tokctl.ingest.collapse import collapsed
 
-    acc = accounting if accounting is not None else Accounting()
-    pairs = priced_batches(
-        paths, source, strict, mapping=mapping, price=price, accounting=acc, progress=progress, workers=workers,
-        price_at=price_at,
-    )  # fmt: skip
+    pairs = priced_batches(paths, options, acc, price=price, price_at=price_at)
     for kept in collapsed(pairs, acc, hold=None if columns is None else _needed(columns), spill_dir=spill_dir):
         if price:
             acc.unpriced += count_unpriced(kept)
@@ -119,20 +118,10 @@ def stream_usage(
 
 
 def priced_batches(
-    paths: Any,
-    source: str | None,
-    strict: bool,
-    *,
-    mapping: str | Path | None,
-    price: bool,
-    accounting: Accounting,
-    progress: Callable[[int, int], None] | None,
-    workers: int | None = 1,
-    price_at: dt.datetime | None = None,
+    paths: Any, options: ReadOptions, accounting: Accounting, *, price: bool, price_at: dt.datetime | None = None
 ) -> Iterator[tuple[Any, Any]]:
     """(batch, identity hashes) read from ``paths``, priced when asked; duplicates not yet collapsed."""
-    pairs = read_batches(paths, source, strict, mapping=mapping, accounting=accounting, progress=progress,
-                         workers=workers)  # fmt: skip
+    pairs = stream_batches(paths, options, accounting)
     if not price:
         yield from pairs
         return
