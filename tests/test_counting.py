@@ -79,6 +79,7 @@ GOLDEN_KEYS = {
 }
 
 
+@pytest.mark.slow  # 13-17 s each: the whole corpus file on every tokenizer
 @pytest.mark.parametrize("part", ["en", "code", "zh"])
 def test_whole_corpus_files_match_golden_counts(corpus: Path, part: str) -> None:
     """The 16 MB corpus parts, streamed and chunked, give the whole-text reference counts exactly."""

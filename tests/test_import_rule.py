@@ -219,8 +219,9 @@ def _private_uses() -> Iterator[str]:
                     f"{imp.where()}: imports the private name {name} of {imp.target}; make it public in "
                     f"{imp.target} (drop the underscore, give it a docstring) or move it where both can use it"
                 )
-        hidden = [p for p in imp.target.split(".") if _private(p)]
-        if hidden and not _package_of(imp.importer).startswith(imp.target.rpartition(".")[0]):
+        owner = imp.target.rpartition(".")[0]  # the package a private module belongs to
+        inside = f"{_package_of(imp.importer)}.".startswith(f"{owner}.")
+        if any(_private(p) for p in imp.target.split(".")) and not inside:
             yield (
                 f"{imp.where()}: imports {imp.target}, a private module of another package; import the "
                 f"public name from {imp.target.rpartition('.')[0]}, or make the module public (rename it)"
@@ -266,3 +267,16 @@ def test_the_checks_see_imports_in_function_bodies() -> None:
     lazy = [i for i in IMPORTS if i.importer == "tokctl.cli.usage"]
     assert lazy, "tokctl.cli.usage imports nothing from tokctl: the import walk is broken"
     assert any(i.importer.startswith("tokctl.usage") and i.target.startswith("tokctl.ingest") for i in IMPORTS)
+
+
+def test_the_rule_catches_each_kind_of_import() -> None:
+    def check(importer: str, target: str) -> str | None:
+        return _upward(Import(importer, target, (), 1))
+
+    assert "from the higher layer 'features'" in (check("tokctl.registry.fx", "tokctl.usage.report") or "")
+    assert "independent" in (check("tokctl.ingest.read", "tokctl.pricing") or "")
+    assert "FEATURE_USES" in (check("tokctl.service_quality.metrics", "tokctl.bills") or "")
+    assert "higher layer 'cli'" in (check("tokctl.usage.report", "tokctl.render") or "")
+    assert check("tokctl.reconciliation.engine", "tokctl.bills") is None  # a declared feature edge
+    assert check("tokctl.cli.usage", "tokctl.render") is None
+    assert check("tokctl.ingest.read", "tokctl.settings") is None

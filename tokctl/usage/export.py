@@ -54,7 +54,7 @@ def export_usage(
 ) -> Accounting:
     """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting.
 
-    ``workers``: parsing processes (1: this one; None: by input size, see tokctl.ingest.pipeline)."""
+    ``workers``: parsing processes (1: this one; None: TOKCTL_WORKERS, else by input size, see tokctl.ingest.read)."""
     import pyarrow.parquet as pq
 
     from tokctl.schema import usage_schema
