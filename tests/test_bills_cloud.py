@@ -130,3 +130,24 @@ def test_cli_service_that_matches_nothing_is_a_one_line_error():
     assert result.exit_code == 2
     assert "--service Cosmos DB matches no line of the bill" in result.output
     assert "Storage Accounts" in result.output and "Traceback" not in result.output
+
+
+def test_aws_focus_bedrock_rows_by_usage_type_and_marketplace():
+    bill = read_bill([REAL / "aws_focus_bedrock.csv"])
+    assert bill.files[0][1] == "focus" and not bill.skipped
+    edition = "Claude Haiku 4.5 (Amazon Bedrock Edition)"
+    assert rows(bill) == [
+        (2, "bedrock", "Amazon Bedrock", "claude-3-5-sonnet", "claude-3-5-sonnet", "input", None, "regional",
+         1500000, Decimal("4.5")),
+        (3, "bedrock", "Amazon Bedrock", "claude-haiku-4-5", "claude-haiku-4-5", "cache_read", None, "global",
+         300000, Decimal("0.03")),
+        # PublisherName Anthropic, but billed by AWS: a Bedrock line; 100.5 Units of 1000 tokens
+        (4, "bedrock", edition, "claude-haiku-4-5", "Claude Haiku 4.5", "output", None, "global", 100500,
+         Decimal("0.5025")),
+        (5, "aws", "Amazon Elastic Compute Cloud", None, None, "other", None, None, None, Decimal("0.2496")),
+    ]  # fmt: skip
+    result = reconcile(bill, empty_usage_table())
+    assert {c.provider for c in result.cells} == {"bedrock"}
+    assert [(e["provider"], e["service"], e["lines"], e["billed"]) for e in result.out_of_scope] == [
+        ("aws", "Amazon Elastic Compute Cloud", 1, Decimal("0.2496"))
+    ]

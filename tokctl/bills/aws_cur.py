@@ -94,7 +94,8 @@ def _resolve(name: str | None, provider: str | None) -> str | None:
     return canonical_model(name, provider) or canonical_model(name, None) if name else None
 
 
-def _from_usage_type(usage_type: str) -> list[str]:
+def model_names(usage_type: str) -> list[str]:
+    """Registry names for the model a usage type names (``USE1-Claude3.5Sonnet-input-tokens``), or none."""
     match = _USAGE_MODEL.match(usage_type)
     if not match:
         return []
@@ -111,7 +112,7 @@ def _model(row: dict[str, Any], provider: str | None) -> tuple[str | None, str |
     if model:
         return model, from_arn
     edition = _EDITION.match(_product_name(row))
-    candidates = [*_from_usage_type(str(row["line_item_usage_type"])), edition["model"] if edition else None]
+    candidates = [*model_names(str(row["line_item_usage_type"])), edition["model"] if edition else None]
     for candidate in candidates:
         model = _resolve(candidate, provider)
         if model:
@@ -119,12 +120,11 @@ def _model(row: dict[str, Any], provider: str | None) -> tuple[str | None, str |
     return None, from_arn or (edition["model"] if edition else None)
 
 
-def _deployment(row: dict[str, Any]) -> str:
+def deployment(usage_type: str, arn: str | None) -> str:
     """global (global cross-region profile or usage type), data_zone (a geography's profile: us., eu., apac.),
     else regional."""
-    usage_type = str(row["line_item_usage_type"]).lower()
-    arn = str(row.get("line_item_resource_id") or "")
-    geo = _GEO_PROFILE.search(arn)
+    usage_type = usage_type.lower()
+    geo = _GEO_PROFILE.search(arn or "")
     if "global" in usage_type or (geo and geo["geo"] == "global"):
         return "global"
     return "data_zone" if geo else "regional"
@@ -151,7 +151,8 @@ def _line(builder: LineBuilder, rules: BillRules, line: int, row: dict[str, Any]
         provider=rules.provider, charge_period_start=start, charge_period_end=end,
         sub_account_id=row.get("line_item_usage_account_id") or None,
         service_name=_product_name(row) if _EDITION.match(_product_name(row)) else "Amazon Bedrock",
-        deployment_type=_deployment(row) if token_class in TOKEN_CLASSES else None,
+        deployment_type=deployment(usage_type, row.get("line_item_resource_id")) if token_class in TOKEN_CLASSES
+        else None,
         sku_id=usage_type, charge_description=row.get("line_item_line_item_description") or None,
         model=model, model_reported=reported, token_class=token_class or "other",
         service_tier=parsed.service_tier, consumed_quantity=quantity,
