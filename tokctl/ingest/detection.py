@@ -15,7 +15,10 @@ from typing import Any
 from tokctl.errors import UsageError
 from tokctl.ingest import (
     anthropic,
+    bedrock,
     claude_code,
+    codex,
+    cohere,
     dashscope,
     gemini,
     generic,
@@ -34,6 +37,9 @@ SOURCES: dict[str, tuple[frozenset[str], str | None, str | None]] = {
     "openai": (frozenset({"openai.chat", "openai.responses", "openai.batch"}), None, None),
     "anthropic": (frozenset({"anthropic.message", "anthropic.event", "anthropic.batch"}), None, None),
     "claude_code": (frozenset({"claude_code"}), None, None),
+    "codex": (frozenset({"codex"}), None, None),
+    "cohere": (frozenset({"cohere"}), None, None),
+    "bedrock": (frozenset({"bedrock", "anthropic.message"}), None, "bedrock"),
     "gemini": (frozenset({"gemini", "gemini.batch"}), None, None),
     "deepseek": (frozenset({"openai.chat"}), "deepseek.chat", "deepseek"),
     "dashscope": (frozenset({"openai.chat", "dashscope.native"}), "dashscope.compat", "alibaba"),
@@ -88,6 +94,9 @@ def containers(value: Any) -> Iterator[Any]:
 
 def detect(value: dict[str, Any]) -> str | None:
     """The shape of one record, or None when no reader knows it."""
+    if litellm.is_spend_log(value):
+        # Before the wrapper test: a stored spend row always has a ``response`` column ("{}" or an object).
+        return "litellm"
     if "response" in value:
         if "custom_id" in value:
             return "openai.batch"
@@ -99,6 +108,12 @@ def detect(value: dict[str, Any]) -> str | None:
         return "anthropic.batch"
     if claude_code.is_transcript_line(value):
         return "claude_code"
+    if codex.is_rollout_line(value):
+        return "codex"
+    if bedrock.is_record(value):
+        return "bedrock"
+    if cohere.is_response(value):
+        return "cohere"
     kind = value.get("type")
     if type(kind) is str:
         if kind == "message":
@@ -112,8 +127,6 @@ def detect(value: dict[str, Any]) -> str | None:
         return "openai.responses"
     if shape in ("chat.completion", "chat.completion.chunk", "list", "text_completion"):
         return "openai.chat"
-    if litellm.is_spend_log(value):
-        return "litellm"
     if helicone.is_request(value):
         return "helicone"
     if openrouter.is_generation(value) or openrouter.unwrap(value) is not None:
@@ -153,10 +166,12 @@ def _parse_shape(value: dict[str, Any], shape: str | None, ctx: Context) -> list
     reader = _READERS.get(shape) if shape is not None else None
     if reader is None:  # no shape, or a request log wrapped inside another
         raise Skip("unknown_shape", "no reader knows this record's shape")
-    row = reader(value, ctx, forced_format)
-    if forced_hint is not None:
-        row["_hint"], row["_hard"] = forced_hint, True
-    return [row]
+    found = reader(value, ctx, forced_format)
+    rows = found if type(found) is list else [found]
+    for row in rows:
+        if forced_hint is not None:
+            row["_hint"], row["_hard"], row["_signal"] = forced_hint, True, "pin"
+    return rows
 
 
 def _openrouter(value: dict[str, Any], ctx: Context, forced: str | None) -> dict[str, Any]:
@@ -171,7 +186,10 @@ _READERS: dict[str, Any] = {
     "anthropic.event": lambda v, ctx, forced: anthropic.parse_event(v, ctx.state),
     "anthropic.batch": lambda v, ctx, forced: anthropic.parse_batch_result(v),
     "claude_code": lambda v, ctx, forced: claude_code.parse_line(v),
-    "gemini": lambda v, ctx, forced: gemini.parse_response(v),
+    "codex": lambda v, ctx, forced: codex.parse_line(v, ctx.state),
+    "bedrock": lambda v, ctx, forced: bedrock.parse_record(v),
+    "cohere": lambda v, ctx, forced: cohere.parse_response(v),
+    "gemini": lambda v, ctx, forced: gemini.parse_response(v, "gemini", ctx.state),
     "gemini.batch": lambda v, ctx, forced: gemini.parse_batch_line(v),
     "dashscope.native": lambda v, ctx, forced: dashscope.parse_native(v),
     "otel.span": lambda v, ctx, forced: otel.parse_span(v),

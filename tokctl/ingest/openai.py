@@ -44,6 +44,8 @@ def parse_chat(response: dict[str, Any], source_format: str | None = None) -> di
     compat.chat_usage(usage, row)
     if fmt == "openai.chat" or fmt == "openai.embeddings":
         compat.gemini_compat(row, model)
+    elif fmt == "xai.chat":
+        compat.reasoning_outside(row)
     row["_key"] = row["response_id"] or row["request_id"]
     return row
 
