@@ -350,3 +350,32 @@ def test_codex_re_emitted_token_count_counts_once(tmp_path: Path) -> None:
     }
     rows, acc = read(tmp_path, event, event)
     assert len(rows) == 1 and rows[0]["output_tokens"] == 50 and acc["skipped_by_reason"]["no_usage"]["count"] == 1
+
+
+# ------------------------------------------------------------------------------------ 6. vanishing requests
+
+CHUNKS = [
+    {
+        "id": "chatcmpl-CQ2s8vQ3",
+        "object": "chat.completion.chunk",
+        "created": 1794826800,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": {"content": "Your invoice"}, "finish_reason": None}],
+    },
+    {
+        "id": "chatcmpl-CQ2s8vQ3",
+        "object": "chat.completion.chunk",
+        "created": 1794826800,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    },
+]
+
+
+def test_stream_without_include_usage_is_a_request_with_null_counts(tmp_path: Path) -> None:
+    rows, _ = read(tmp_path, *CHUNKS)
+    (row,) = rows
+    assert row["status"] == "success" and row["input_tokens"] is None and row["output_tokens"] is None
+    assert "usage_not_streamed" in row["flags"] and row["model"] == "gpt-4o-mini"
+    wrapped, _ = read(tmp_path, {"timestamp": "2026-11-16T09:14:02Z", "response": CHUNKS}, name="wrapped.jsonl")
+    assert wrapped[0]["status"] == "success" and "usage_not_streamed" in wrapped[0]["flags"]

@@ -130,6 +130,8 @@ def classify(response: dict[str, Any], usage: dict[str, Any], usage_in_choice: b
     response_id = response.get("id")
     if type(response_id) is str and response_id.startswith("gen-"):
         return "openrouter.chat"
+    if "cost_details" in usage or "is_byok" in usage:  # OpenRouter's usage accounting, always on
+        return "openrouter.chat"
     if "request_id" in response:
         return "zhipu.chat"
     return "openai.chat"
