@@ -379,3 +379,74 @@ def test_stream_without_include_usage_is_a_request_with_null_counts(tmp_path: Pa
     assert "usage_not_streamed" in row["flags"] and row["model"] == "gpt-4o-mini"
     wrapped, _ = read(tmp_path, {"timestamp": "2026-11-16T09:14:02Z", "response": CHUNKS}, name="wrapped.jsonl")
     assert wrapped[0]["status"] == "success" and "usage_not_streamed" in wrapped[0]["flags"]
+
+
+# ----------------------------------------------------------------------------------------------- OTel logs
+
+
+def _kv(key: str, value: Any) -> dict[str, Any]:
+    return {"key": key, "value": {"intValue": str(value)} if type(value) is int else {"stringValue": value}}
+
+
+def otlp_logs(*records: list[dict[str, Any]], service: str = "claude-code") -> dict[str, Any]:
+    return {
+        "resourceLogs": [
+            {
+                "resource": {"attributes": [_kv("service.name", service)]},
+                "scopeLogs": [
+                    {"logRecords": [{"timeUnixNano": "1708185600000000000", "attributes": attrs} for attrs in records]}
+                ],
+            }
+        ]
+    }
+
+
+def test_claude_code_otel_api_request_events_with_their_cost(tmp_path: Path) -> None:
+    request = [
+        _kv("event.name", "claude_code.api_request"),
+        _kv("session.id", "abc-123-def"),
+        _kv("event.sequence", 4),
+        _kv("model", "claude-sonnet-4-5-20250929"),
+        _kv("input_tokens", "12"),
+        _kv("cache_read_tokens", "18116"),
+        _kv("cache_creation_tokens", "1120"),
+        _kv("output_tokens", "992"),
+        _kv("cost_usd", "0.0245"),
+        _kv("duration_ms", "8280"),
+    ]
+    tool = [_kv("event.name", "claude_code.tool_result"), _kv("tool_name", "Bash")]
+    rows, acc = read(tmp_path, otlp_logs(request, tool))
+    (row,) = rows
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (19248, 18116, 992)
+    assert row["cost_reported"] == Decimal("0.0245") and row["provider"] == "anthropic"
+    assert acc["skipped_by_reason"]["no_usage"]["count"] == 1
+
+
+def test_codex_otel_response_completed_event(tmp_path: Path) -> None:
+    event = [
+        _kv("event.name", "codex.sse_event"),
+        _kv("event.kind", "response.completed"),
+        _kv("conversation.id", "conv-1"),
+        _kv("model", "gpt-5.1"),
+        _kv("input_token_count", 100),
+        _kv("cached_token_count", 40),
+        _kv("output_token_count", 10),
+        _kv("reasoning_token_count", 5),
+    ]
+    (row,), _ = read(tmp_path, otlp_logs(event, service="codex_cli_rs"))
+    assert (row["input_tokens"], row["input_uncached_tokens"], row["output_tokens"]) == (100, 60, 10)
+
+
+def test_otel_span_cost_is_kept(tmp_path: Path) -> None:
+    span = {
+        "traceId": "t1",
+        "spanId": "s1",
+        "attributes": {
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": 10,
+            "gen_ai.usage.output_tokens": 2,
+            "gen_ai.usage.cost": 0.00013,
+        },
+    }
+    (row,), _ = read(tmp_path, span)
+    assert row["cost_reported"] == Decimal("0.00013") and row["cost_reported_currency"] == "USD"

@@ -2,8 +2,8 @@
 
 Detection looks at a few keys of each record, so one file may mix formats. The checks run from the most
 specific marks to the loosest (an OpenAI batch line wraps a chat completion; a wrapper wraps anything).
-Containers are opened first: a top-level JSON array, an OTLP document (``resourceSpans``), a paginated
-``{"data": [...]}`` page; each item is a record of its own.
+Containers are opened first: a top-level JSON array, an OTLP document (``resourceSpans`` or
+``resourceLogs``), a paginated ``{"data": [...]}`` page; each item is a record of its own.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from tokctl.ingest import (
     openai,
     openrouter,
     otel,
+    otel_logs,
     wrapper,
 )
 from tokctl.ingest.values import Skip
@@ -48,7 +49,7 @@ SOURCES: dict[str, tuple[frozenset[str], str | None, str | None]] = {
     "ark": (frozenset({"openai.chat"}), "ark.chat", "volcengine"),
     "mistral": (frozenset({"openai.chat"}), "mistral.chat", "mistral"),
     "openrouter": (frozenset({"openrouter", "openai.chat"}), "openrouter.chat", "openrouter"),
-    "otel": (frozenset({"otel.span"}), None, None),
+    "otel": (frozenset({"otel.span", "otel.log"}), None, None),
     "litellm": (frozenset({"litellm"}), None, None),
     "langfuse": (frozenset({"langfuse"}), None, None),
     "helicone": (frozenset({"helicone"}), None, None),
@@ -85,6 +86,9 @@ def containers(value: Any) -> Iterator[Any]:
         if "resourceSpans" in value:
             yield from otel.expand_document(value)
             return
+        if "resourceLogs" in value:
+            yield from otel_logs.expand_document(value)
+            return
         data = value.get("data")
         if type(data) is list and "usage" not in value:
             yield from data
@@ -94,6 +98,8 @@ def containers(value: Any) -> Iterator[Any]:
 
 def detect(value: dict[str, Any]) -> str | None:
     """The shape of one record, or None when no reader knows it."""
+    if otel_logs.MARK in value:
+        return "otel.log"
     if litellm.is_spend_log(value):
         # Before the wrapper test: a stored spend row always has a ``response`` column ("{}" or an object).
         return "litellm"
@@ -193,6 +199,7 @@ _READERS: dict[str, Any] = {
     "gemini.batch": lambda v, ctx, forced: gemini.parse_batch_line(v),
     "dashscope.native": lambda v, ctx, forced: dashscope.parse_native(v),
     "otel.span": lambda v, ctx, forced: otel.parse_span(v),
+    "otel.log": lambda v, ctx, forced: otel_logs.parse_record(v),
     "litellm": lambda v, ctx, forced: litellm.parse_spend_log(v),
     "langfuse": lambda v, ctx, forced: langfuse.parse_observation(v),
     "helicone": lambda v, ctx, forced: helicone.parse_request(v),
