@@ -450,3 +450,41 @@ def test_otel_span_cost_is_kept(tmp_path: Path) -> None:
     }
     (row,), _ = read(tmp_path, span)
     assert row["cost_reported"] == Decimal("0.00013") and row["cost_reported_currency"] == "USD"
+
+
+# -------------------------------------------------------------------------------------------------- Langfuse
+
+
+def test_langfuse_trace_export_with_nested_observations_and_legacy_fields(tmp_path: Path) -> None:
+    trace = {
+        "id": "trace-abc123",
+        "name": "pipeline-run",
+        "timestamp": "2026-05-25T10:00:00.000Z",
+        "observations": [
+            {"id": "span-1", "type": "SPAN", "name": "Supervisor agent", "startTime": "2026-06-06T03:00:01Z"},
+            {
+                "id": "obs-001",
+                "type": "GENERATION",
+                "model": "claude-sonnet-4-6",
+                "usage": {"input": 100, "output": 50},
+                "calculatedTotalCost": 0.0042,
+            },
+            {
+                "id": "obs-002",
+                "type": "GENERATION",
+                "model": "gpt-4.1-mini",
+                "startTime": "2025-12-10T10:05:00Z",
+                "promptTokens": 500,
+                "completionTokens": 150,
+                "totalTokens": 650,
+                "calculatedTotalCost": 0.002,
+            },
+        ],
+    }
+    rows, acc = read(tmp_path, trace)
+    assert [(r["input_tokens"], r["output_tokens"], r["cost_reported"]) for r in rows] == [
+        (100, 50, Decimal("0.0042")),
+        (500, 150, Decimal("0.002")),
+    ]
+    assert dict(rows[0]["tags"])["trace_id"] == "trace-abc123"
+    assert acc["skipped_by_reason"]["no_usage"]["count"] == 1

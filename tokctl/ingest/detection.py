@@ -93,6 +93,10 @@ def containers(value: Any) -> Iterator[Any]:
         if type(data) is list and "usage" not in value:
             yield from data
             return
+        observations = langfuse.observations_of(value)
+        if observations is not None:
+            yield from observations
+            return
     yield value
 
 
