@@ -488,3 +488,25 @@ def test_langfuse_trace_export_with_nested_observations_and_legacy_fields(tmp_pa
     ]
     assert dict(rows[0]["tags"])["trace_id"] == "trace-abc123"
     assert acc["skipped_by_reason"]["no_usage"]["count"] == 1
+
+
+def test_a_file_pinned_to_a_platform_by_a_provider_only_mapping(tmp_path: Path) -> None:
+    log = tmp_path / "aoai.jsonl"
+    log.write_text(
+        json.dumps(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": "gpt-4o-2024-08-06",
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    before = tokctl.read_usage([str(log)]).to_pylist()[0]
+    assert (before["provider"], before["platform_signal"]) == ("openai", "model")
+    (tmp_path / "aoai.mapping.toml").write_text('provider = "azure"\n', encoding="utf-8")
+    (row,) = tokctl.read_usage([str(log)]).to_pylist()
+    assert (row["provider"], row["platform_signal"], row["model"]) == ("azure", "pin", "gpt-4o")
+    assert row["source_format"] == "openai.chat" and row["input_tokens"] == 10

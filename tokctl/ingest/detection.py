@@ -31,6 +31,7 @@ from tokctl.ingest import (
     otel_logs,
     wrapper,
 )
+from tokctl.ingest.resolve import vendor_hint
 from tokctl.ingest.values import Skip
 
 # --source NAME -> (shapes it may hold, source format forced on chat-shaped records, binding vendor hint)
@@ -72,7 +73,7 @@ class Context:
             raise UnknownNameError(self.source, SOURCES, fix=f"use one of {', '.join(SOURCES)}")
         if self.source == "generic" and self.mapping is None:
             raise UsageError("--source generic needs a column mapping", fix="add --mapping FILE.toml")
-        if self.mapping is not None and self.source is None:
+        if self.mapping is not None and self.source is None and not self.mapping.pin_only:
             self.source = "generic"
 
 
@@ -159,12 +160,19 @@ def parse(value: Any, ctx: Context) -> list[dict[str, Any]]:
     """The usage rows of one record; raises :class:`Skip` when it gives none."""
     if type(value) is not dict:
         raise Skip("unknown_shape", f"a JSON {type(value).__name__}, not an object")
-    if ctx.mapping is not None:
-        return [generic.parse_record(value, ctx.mapping)]
+    mapping = ctx.mapping
+    if mapping is not None and not mapping.pin_only:
+        return [generic.parse_record(value, mapping)]
     shape = detect(value)
     if shape == "wrapper":
-        return wrapper.parse_wrapper(value, lambda inner: _parse_shape(inner, detect(inner), ctx))
-    return _parse_shape(value, shape, ctx)
+        rows = wrapper.parse_wrapper(value, lambda inner: _parse_shape(inner, detect(inner), ctx))
+    else:
+        rows = _parse_shape(value, shape, ctx)
+    if mapping is not None:
+        hint = vendor_hint(mapping.provider)
+        for row in rows:
+            row["_hint"], row["_hard"], row["_signal"] = hint, True, "pin"
+    return rows
 
 
 def _parse_shape(value: dict[str, Any], shape: str | None, ctx: Context) -> list[dict[str, Any]]:
