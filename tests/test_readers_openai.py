@@ -33,8 +33,10 @@ def test_chat_completions_keep_cache_inside_the_input() -> None:
 
 def test_stream_usage_comes_from_the_last_chunk(tmp_path) -> None:
     rows, acc = read(EXAMPLES / "openai_stream.sse")
-    # 5 data lines (framing and [DONE] are not records); 4 chunks carry no usage.
-    assert (acc.records, acc.parsed, acc.skipped) == (5, 1, 4)
+    # 5 data lines (framing and [DONE] are not records); 3 chunks carry no usage. The finish chunk stands for
+    # the request (a stream without include_usage would end there) and the usage chunk replaces it.
+    assert (acc.records, acc.parsed, acc.skipped, acc.duplicates) == (5, 2, 3, 1)
+    assert len(rows) == 1
     assert acc.reasons["no_usage"].first.endswith("openai_stream.sse:1")
     assert tokens(rows[0]) == expect_tokens(
         input_tokens=88,

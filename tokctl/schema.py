@@ -66,6 +66,14 @@ USAGE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("currency", "string", True, "currency of cost (the platform's billing currency)"),
     ("price_ref", "string", True, "the price row used: platform/model@effective_from[#tier|window]"),
     ("flags", "list", True, "e.g. input_parts_mismatch, reasoning_exceeds_output, unpriced:<reason>"),
+    ("web_search_requests", "int64", True, "server-side web searches the vendor bills per request (Anthropic, xAI)"),
+    ("web_fetch_requests", "int64", True, "server-side web fetches (Anthropic server_tool_use)"),
+    (
+        "platform_signal",
+        "dict",
+        True,
+        "what decided provider: pin, record, id_prefix, model_id, shape or model (docs/schema.md)",
+    ),
 )
 
 # Columns the readers fill. cost, currency and price_ref are filled by tokctl.pricing.price_table.

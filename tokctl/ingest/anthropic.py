@@ -32,6 +32,29 @@ def usage_columns(usage: dict[str, Any], row: dict[str, Any], where: str = "usag
     tier = usage.get("service_tier")
     if tier is not None:
         row["service_tier"] = text(tier, f"{where}.service_tier")
+    tools = usage.get("server_tool_use")
+    if tools is not None:
+        tools = obj(tools)
+        row["web_search_requests"] = count(tools.get("web_search_requests"), f"{where}.server_tool_use.web_search")
+        row["web_fetch_requests"] = count(tools.get("web_fetch_requests"), f"{where}.server_tool_use.web_fetch")
+    if usage.get("speed") == "fast":
+        # Fast mode is billed at a multiple of the standard price: flagged until the price books carry it.
+        row.setdefault("flags", []).append("speed_fast")
+
+
+# Message id prefixes of the clouds that serve Claude: the id names the platform that bills.
+ID_PLATFORMS = (("msg_bdrk_", "bedrock"), ("msg_vrtx_", "vertex"))
+
+
+def platform_of_id(row: dict[str, Any]) -> None:
+    """A Bedrock or Vertex message id binds the platform (signal ``id_prefix``)."""
+    response_id = row.get("response_id")
+    if response_id is None:
+        return
+    for prefix, platform in ID_PLATFORMS:
+        if response_id.startswith(prefix):
+            row["_hint"], row["_hard"], row["_signal"] = platform, True, "id_prefix"
+            return
 
 
 def parse_message(message: dict[str, Any], source_format: str = "anthropic.messages") -> dict[str, Any]:
@@ -48,6 +71,7 @@ def parse_message(message: dict[str, Any], source_format: str = "anthropic.messa
         "_hard": False,
     }
     usage_columns(usage, row)
+    platform_of_id(row)
     row["_key"] = row["response_id"]
     return row
 

@@ -255,7 +255,7 @@ _ALLOWED: dict[str, dict[str, Any]] = {
             "output_tokens": {},
             "output_tokens_details": {"thinking_tokens": {}},
             "service_tier": {},
-            "server_tool_use": ANY,
+            "server_tool_use": False,  # server-tool charges: read by the reader only
         },
     },
     "gemini": {
@@ -633,8 +633,12 @@ def _chat(response: Any, body: bytes) -> dict[str, Any]:
 
 
 def _message(message: Any, body: bytes) -> dict[str, Any]:
+    import pyarrow.compute as pc
+
     usage = _marked_usage(message, "type", "message")
     ids = _text(message.field("id"))
+    if pc.any(pc.match_substring_regex(ids, "^msg_(bdrk|vrtx)_")).as_py():
+        raise Fallback("Bedrock or Vertex message ids (the platform comes from the id)")
     creation = usage.field("cache_creation")
     return {
         "source_format": "anthropic.messages",
@@ -663,6 +667,8 @@ def _gemini(response: Any, body: bytes) -> dict[str, Any]:
     candidates = _count(usage.field("candidatesTokenCount"))
     thoughts = _count(usage.field("thoughtsTokenCount"))
     ids = _text(response.field("responseId"))
+    if ids.null_count and body.count(b'"finishReason"') != len(ids):
+        raise Fallback("chunks without responseId or finishReason (streams told apart by the reader)")
     traffic = usage.field("trafficType")
     return {
         "source_format": "gemini",
@@ -1162,7 +1168,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
     model_reported = _column(cols, "model_reported", n, pa.string())
     hints = cols.get("_hint")
     hards = cols.get("_hard")
-    provider, model, resolve_flags = _resolve(model_reported, hints, hards, n)
+    provider, model, resolve_flags, signals = _resolve(model_reported, hints, hards, n)
 
     status = _column(cols, "status", n, pa.string())
     status = pc.if_else(pc.and_(pc.is_null(status), pc.is_valid(total_in)), "success", status)
@@ -1216,6 +1222,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
         "cost_reported": cols.get("cost_reported"),
         "cost_reported_currency": cols.get("cost_reported_currency"),
         "flags": flag_lists,
+        "platform_signal": signals,
     }
     schema = usage_schema()
     arrays = []
@@ -1247,7 +1254,7 @@ def _constant(value: str, n: int) -> Any:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string()))
 
 
-def _resolve(model_reported: Any, hints: Any, hards: Any, n: int) -> tuple[Any, Any, Any]:
+def _resolve(model_reported: Any, hints: Any, hards: Any, n: int) -> tuple[Any, Any, Any, Any]:
     """provider, model and the resolution flag of every row, resolved once per distinct (model, hint)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1264,7 +1271,8 @@ def _resolve(model_reported: Any, hints: Any, hards: Any, n: int) -> tuple[Any, 
     providers = pc.list_element(resolved, 0)
     models = pc.list_element(resolved, 1)
     flags = pc.list_element(resolved, 2)
-    return providers, models, flags
+    signals = pc.if_else(pc.is_valid(providers), pc.list_element(resolved, 3), pa.scalar(None, pa.string()))
+    return providers, models, flags, signals
 
 
 def _record_ids(source_format: str, keys: Any, display: str, first_line: int) -> tuple[Any, Any]:

@@ -6,8 +6,12 @@
   candidates + thoughts, reasoning = thoughts.
 * Protobuf JSON leaves zero counts out, so an absent count is "not reported" (null), as everywhere.
 
-Streams repeat a cumulative ``usageMetadata`` on chunks under one ``responseId``: the last one wins. Batch
-output lines are ``{"key": ..., "response": {...}}``.
+Streams repeat a cumulative ``usageMetadata`` on chunks under one ``responseId``: the last one wins. Some
+clients (the JS SDK's streams, older Vertex) log chunks without ``responseId``: a chunk without an id and
+without a ``finishReason`` opens a stream that the next id-less chunks of the same model in the file
+continue, up to the chunk that carries a ``finishReason``; the chunks share one natural key (the first
+chunk's file:line), so the last cumulative count wins instead of every chunk being summed. Batch output
+lines are ``{"key": ..., "response": {...}}``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ def is_response(value: dict[str, Any]) -> bool:
     return "usageMetadata" in value or ("candidates" in value and "modelVersion" in value)
 
 
-def parse_response(response: dict[str, Any], source_format: str = "gemini") -> dict[str, Any]:
+def parse_response(
+    response: dict[str, Any], source_format: str = "gemini", state: dict[str, Any] | None = None
+) -> dict[str, Any]:
     usage = response.get("usageMetadata")
     if usage is None:
         raise Skip("no_usage", "a response or chunk without usageMetadata")
@@ -56,7 +62,23 @@ def parse_response(response: dict[str, Any], source_format: str = "gemini") -> d
         "_hard": False,
     }
     row["_key"] = row["response_id"]
+    if row["_key"] is None and state is not None:
+        _id_less_stream(response, row, state)
     return row
+
+
+def _id_less_stream(response: dict[str, Any], row: dict[str, Any], state: dict[str, Any]) -> None:
+    open_stream = state.get("gemini_stream")
+    model = row["model_reported"]
+    chunks = open_stream[1] if open_stream is not None and open_stream[0] == model else []
+    candidates = response.get("candidates")
+    first = candidates[0] if type(candidates) is list and candidates and type(candidates[0]) is dict else {}
+    if first.get("finishReason") is None:
+        state["gemini_stream"] = (model, chunks)
+    else:
+        state.pop("gemini_stream", None)
+    if chunks or first.get("finishReason") is None:
+        row["_stream"] = chunks
 
 
 def parse_batch_line(line: dict[str, Any]) -> dict[str, Any]:

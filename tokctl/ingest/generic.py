@@ -21,6 +21,11 @@
     feature = "feature"
 
 The natural key is ``response_id``, else ``request_id``, else the file and line.
+
+A mapping that holds only ``provider = "..."`` pins the platform of a file (beside it as
+``name.mapping.toml``) or of a read (``--mapping``): every record keeps its own reader, and its
+``provider`` is the pinned platform (``platform_signal`` = ``pin``), e.g. an Azure OpenAI deployment logged
+as plain OpenAI responses.
 """
 
 from __future__ import annotations
@@ -64,6 +69,11 @@ class Mapping:
     input_includes_cache: bool = True
     cost_currency: str | None = None
 
+    @property
+    def pin_only(self) -> bool:
+        """A mapping with only ``provider``: the records are read by their own readers, billed to it."""
+        return not self.columns
+
 
 def load_mapping(path: str | Path) -> Mapping:
     where = str(path)
@@ -84,9 +94,13 @@ def load_mapping(path: str | Path) -> Mapping:
             f"unknown key {', '.join(unknown)}", where=where, fix=f"allowed keys: {', '.join(sorted(_TOP_KEYS))}"
         )
     columns = raw.get("columns")
-    if not isinstance(columns, dict) or not columns:
+    if columns is None and isinstance(raw.get("provider"), str) and set(raw) <= {"provider", "source_format"}:
+        columns = {}  # a pin: records keep their own shape, the platform is the mapping's (see Mapping.pin_only)
+    elif not isinstance(columns, dict) or not columns:
         raise InputFormatError(
-            "no [columns] table", where=where, fix='add [columns] with e.g. input_tokens = "prompt_tokens"'
+            "no [columns] table",
+            where=where,
+            fix='add [columns] with e.g. input_tokens = "prompt_tokens", or only provider = "..." to pin the platform',
         )
     bad = sorted(set(columns) - MAPPABLE)
     if bad:
@@ -168,6 +182,6 @@ def parse_record(record: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
             tags[name] = value
     row["tags"] = tags or None
     if mapping.provider:
-        row["_hint"], row["_hard"] = vendor_hint(mapping.provider), True
+        row["_hint"], row["_hard"], row["_signal"] = vendor_hint(mapping.provider), True, "pin"
     row["_key"] = row.get("response_id") or row.get("request_id")
     return row

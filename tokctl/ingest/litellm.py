@@ -9,6 +9,7 @@ is flagged ``litellm_prompt_exclusive``. ``spend`` is LiteLLM's own estimate in 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tokctl.ingest.openai_compatible import chat_usage
@@ -24,8 +25,18 @@ def is_spend_log(value: dict[str, Any]) -> bool:
     return "spend" in value and "request_id" in value and ("startTime" in value or "call_type" in value)
 
 
+def _json_column(value: Any) -> Any:
+    """A Json column exported as text (a database dump or a JSON export of the table) holds its JSON."""
+    if type(value) is str and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+    return value
+
+
 def parse_spend_log(log: dict[str, Any]) -> dict[str, Any]:
-    metadata = obj(log.get("metadata"))
+    metadata = obj(_json_column(log.get("metadata")))
     usage = obj(metadata.get("usage_object"))
     row: dict[str, Any] = {"source_format": "litellm.spendlogs"}
     if usage:
@@ -56,7 +67,7 @@ def parse_spend_log(log: dict[str, Any]) -> dict[str, Any]:
     )
     row["project"] = text(log.get("team_id") or metadata.get("user_api_key_team_alias"), "team_id")
     row["user"] = text(log.get("end_user") or log.get("user"), "end_user")
-    tags = tag_map(log.get("request_tags")) or {}
+    tags = tag_map(_json_column(log.get("request_tags"))) or {}
     session = text(log.get("session_id"), "session_id")
     if session is not None:
         tags["session_id"] = session

@@ -22,6 +22,8 @@ def parse_chat(response: dict[str, Any], source_format: str | None = None) -> di
     """A chat.completion, a chat.completion.chunk, or an embeddings list."""
     usage, in_choice = compat.usage_of(response)
     if usage is None:
+        if _finished_without_usage(response):
+            return _usage_not_streamed(response, source_format)
         raise Skip("no_usage", "a response or stream chunk without usage")
     if type(usage) is not dict:
         raise Skip("wrong_type", "usage is not an object")
@@ -44,8 +46,32 @@ def parse_chat(response: dict[str, Any], source_format: str | None = None) -> di
     compat.chat_usage(usage, row)
     if fmt == "openai.chat" or fmt == "openai.embeddings":
         compat.gemini_compat(row, model)
+    elif fmt == "xai.chat":
+        compat.reasoning_outside(row)
     row["_key"] = row["response_id"] or row["request_id"]
     return row
+
+
+def _finished_without_usage(chunk: dict[str, Any]) -> bool:
+    """The last chunk of a stream sent without ``stream_options.include_usage``: it has a finish reason."""
+    if chunk.get("object") != "chat.completion.chunk" or type(chunk.get("id")) is not str:
+        return False
+    choices = chunk.get("choices")
+    return type(choices) is list and any(type(c) is dict and c.get("finish_reason") for c in choices)
+
+
+def _usage_not_streamed(chunk: dict[str, Any], source_format: str | None) -> dict[str, Any]:
+    """A request that happened, without counts: kept (tokens null, flag ``usage_not_streamed``) so it is
+    counted; when the usage chunk follows under the same id, it replaces this row as a duplicate."""
+    return {
+        "source_format": source_format or "openai.chat",
+        "model_reported": text(chunk.get("model"), "model"),
+        "response_id": text(chunk.get("id"), "id"),
+        "ts_start": timestamp_us(chunk.get("created"), "created"),
+        "status": "success",
+        "flags": ["usage_not_streamed"],
+        "_key": chunk["id"],
+    }
 
 
 def parse_responses(value: dict[str, Any]) -> dict[str, Any]:

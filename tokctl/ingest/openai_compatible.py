@@ -8,7 +8,13 @@ What differs is where the cache counts sit (formats.md 1.7-1.13 and 5.5):
 * Moonshot: ``usage.cached_tokens`` at the top, and in streams the usage inside ``choices[0]``;
 * Mistral: ``num_cached_tokens`` or the misspelt ``prompt_token_details``;
 * OpenRouter: ``usage.cost`` in USD credits, and ``gen-`` response ids;
-* Zhipu: a ``request_id`` beside the response ``id``; Volcengine Ark: ``service_tier`` scale or default.
+* Zhipu: a ``request_id`` beside the response ``id``; Volcengine Ark: ``service_tier`` scale or default;
+* xAI: ``cost_in_usd_ticks`` (1 USD = 10^10 ticks, the billed amount) and ``num_sources_used``; reasoning
+  tokens sit *outside* ``completion_tokens`` (``total_tokens`` = prompt + completion + reasoning), so the
+  canonical output is completion + reasoning (docs.x.ai "Consumption and Rate Limits", "Cost Tracking");
+* Groq: ``x_groq`` beside the body (streams put the usage in ``x_groq.usage``) and ``queue_time`` timings;
+* DeepInfra: ``usage.estimated_cost`` in USD;
+* Perplexity: ``citation_tokens`` / ``num_search_queries`` / ``search_context_size`` in the usage.
 
 :func:`classify` names the vendor from those marks; without a mark the model decides (see resolve.py).
 """
@@ -29,7 +35,12 @@ FORMATS = {
     "ark.chat": ("volcengine", False),
     "mistral.chat": ("mistral", False),
     "openrouter.chat": ("openrouter", True),
+    "xai.chat": ("xai", True),
+    "groq.chat": ("groq", True),
+    "deepinfra.chat": ("deepinfra", True),
+    "perplexity.chat": ("perplexity", True),
 }
+_TICKS_PER_USD = 10_000_000_000
 
 
 def chat_usage(usage: dict[str, Any], row: dict[str, Any]) -> None:
@@ -62,9 +73,27 @@ def chat_usage(usage: dict[str, Any], row: dict[str, Any]) -> None:
     if completion is not None:
         row["reasoning_tokens"] = count(obj(completion).get("reasoning_tokens"), "reasoning_tokens")
     cost = usage.get("cost")
+    if cost is None:
+        cost = usage.get("estimated_cost")
     if cost is not None:
         row["cost_reported"] = money(cost, "usage.cost")
         row["cost_reported_currency"] = "USD"
+    ticks = usage.get("cost_in_usd_ticks")
+    if ticks is not None:
+        amount = money(ticks, "usage.cost_in_usd_ticks")
+        row["cost_reported"] = None if amount is None else amount / _TICKS_PER_USD
+        row["cost_reported_currency"] = "USD"
+
+
+def reasoning_outside(row: dict[str, Any]) -> None:
+    """xAI's rule: reasoning is not in completion_tokens; the total says so."""
+    prompt, completion, reasoning = row["input_tokens"], row["output_tokens"], row.get("reasoning_tokens")
+    total = row["total_tokens_reported"]
+    if not reasoning or prompt is None or completion is None:
+        return
+    if total is None or total == prompt + completion + reasoning:
+        row["output_tokens"] = completion + reasoning
+        row.setdefault("flags", []).append("reasoning_outside_completion")
 
 
 def gemini_compat(row: dict[str, Any], model: str | None) -> None:
@@ -83,6 +112,14 @@ def classify(response: dict[str, Any], usage: dict[str, Any], usage_in_choice: b
     """The source format of a Chat Completions response, from the vendor marks it carries."""
     if "prompt_cache_hit_tokens" in usage:
         return "deepseek.chat"
+    if "cost_in_usd_ticks" in usage or "num_sources_used" in usage:
+        return "xai.chat"
+    if "x_groq" in response or "queue_time" in usage:
+        return "groq.chat"
+    if "estimated_cost" in usage:
+        return "deepinfra.chat"
+    if "citation_tokens" in usage or "num_search_queries" in usage or "search_context_size" in usage:
+        return "perplexity.chat"
     details = usage.get("prompt_tokens_details")
     if type(details) is dict and ("cache_creation_input_tokens" in details or "cache_type" in details):
         return "dashscope.compat"
@@ -92,6 +129,8 @@ def classify(response: dict[str, Any], usage: dict[str, Any], usage_in_choice: b
         return "mistral.chat"
     response_id = response.get("id")
     if type(response_id) is str and response_id.startswith("gen-"):
+        return "openrouter.chat"
+    if "cost_details" in usage or "is_byok" in usage:  # OpenRouter's usage accounting, always on
         return "openrouter.chat"
     if "request_id" in response:
         return "zhipu.chat"
@@ -103,6 +142,9 @@ def usage_of(response: dict[str, Any]) -> tuple[Any, bool]:
     usage = response.get("usage")
     if usage is not None:
         return usage, False
+    groq = response.get("x_groq")
+    if type(groq) is dict and groq.get("usage") is not None:  # Groq streams: the last chunk
+        return groq["usage"], False
     choices = response.get("choices")
     if type(choices) is list and choices and type(choices[0]) is dict:
         inner = choices[0].get("usage")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tokctl.ingest.resolve import host_hint, vendor_hint
-from tokctl.ingest.values import Skip, count, obj, text, timestamp_us
+from tokctl.ingest.values import Skip, count, money, obj, text, timestamp_us
 
 _AGGREGATE_OPERATIONS = frozenset({"invoke_agent", "create_agent", "execute_tool"})
 _USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens")
@@ -96,6 +96,10 @@ def parse_span(span: dict[str, Any]) -> dict[str, Any]:
         "error_type": text(attrs.get("error.type"), "error.type"),
     }
     _exclusive_input(row)
+    cost = attrs.get("gen_ai.usage.cost")
+    if cost is not None:  # OpenLLMetry, Langfuse and OpenRouter Broadcast write it, in USD
+        row["cost_reported"] = money(cost, "gen_ai.usage.cost")
+        row["cost_reported_currency"] = "USD" if row["cost_reported"] is not None else None
     provider = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")
     hint = vendor_hint(provider) or host_hint(attrs.get("server.address"))
     row["_hint"], row["_hard"] = hint, hint is not None

@@ -308,7 +308,13 @@ def _read_records(found: Iterator[tuple[int, Any]], display: str, reading: Readi
     line = 0
     try:
         for line, value in found:
-            if type(value) is dict and "resourceSpans" not in value and type(value.get("data")) is not list:
+            if (
+                type(value) is dict
+                and "resourceSpans" not in value
+                and "resourceLogs" not in value
+                and type(value.get("data")) is not list
+                and type(value.get("observations")) is not list
+            ):
                 _record(value, display, line or 1, ctx, acc, strict, builder, 0)
             else:
                 records_before = acc.records

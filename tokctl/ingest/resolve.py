@@ -29,13 +29,15 @@ VENDOR_NAMES = {
     "azure_ai": "azure",
     "azure.ai.openai": "azure",
     "azure.ai.inference": "azure",
+    "az.ai.openai": "azure",
     "anthropic": "anthropic",
     "google": "google",
     "gemini": "google",
-    "vertex_ai": "google",
-    "vertex_ai_beta": "google",
     "gcp.gemini": "google",
-    "gcp.vertex_ai": "google",
+    "vertex_ai": "vertex",
+    "vertex_ai_beta": "vertex",
+    "vertex": "vertex",
+    "gcp.vertex_ai": "vertex",
     "gcp.gen_ai": "google",
     "deepseek": "deepseek",
     "dashscope": "alibaba",
@@ -44,8 +46,8 @@ VENDOR_NAMES = {
     "zhipu": "zhipu",
     "zhipuai": "zhipu",
     "bigmodel": "zhipu@cn",
-    "zai": "zhipu@intl",
-    "z.ai": "zhipu@intl",
+    "zai": "zai",
+    "z.ai": "zai",
     "moonshot": "moonshot",
     "kimi": "moonshot",
     "mistral": "mistral",
@@ -55,39 +57,63 @@ VENDOR_NAMES = {
     "ark": "volcengine",
     "bytedance": "volcengine",
     "doubao": "volcengine",
-    "bedrock": "aws",
-    "bedrock_converse": "aws",
-    "aws.bedrock": "aws",
+    "bedrock": "bedrock",
+    "bedrock_converse": "bedrock",
+    "aws.bedrock": "bedrock",
+    "aws_bedrock": "bedrock",
+    "amazon bedrock": "bedrock",
     "openrouter": "openrouter",
     "x_ai": "xai",
     "xai": "xai",
     "groq": "groq",
     "perplexity": "perplexity",
     "cohere": "cohere",
+    "cohere_chat": "cohere",
     "together_ai": "together",
+    "together": "together",
     "fireworks_ai": "fireworks",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "deepinfra": "deepinfra",
+    "novita": "novita",
+    "siliconflow": "siliconflow",
 }
 
 # Hosts of API base URLs -> vendor hints (checked as suffixes of the URL's host).
 HOSTS = (
     ("api.openai.com", "openai"),
     ("openai.azure.com", "azure"),
+    ("services.ai.azure.com", "azure"),
+    ("cognitiveservices.azure.com", "azure"),
+    ("models.inference.ai.azure.com", "azure"),
     ("api.anthropic.com", "anthropic"),
     ("generativelanguage.googleapis.com", "google"),
-    ("aiplatform.googleapis.com", "google"),
+    ("aiplatform.googleapis.com", "vertex"),
     ("api.deepseek.com", "deepseek"),
     ("dashscope-intl.aliyuncs.com", "alibaba@intl"),
     ("dashscope.aliyuncs.com", "alibaba@cn"),
     ("open.bigmodel.cn", "zhipu@cn"),
-    ("api.z.ai", "zhipu@intl"),
+    ("api.z.ai", "zai"),
     ("api.moonshot.cn", "moonshot@cn"),
     ("api.moonshot.ai", "moonshot@intl"),
     ("volces.com", "volcengine@cn"),
     ("bytepluses.com", "volcengine@intl"),
     ("api.mistral.ai", "mistral"),
     ("openrouter.ai", "openrouter"),
-    ("amazonaws.com", "aws"),
+    ("amazonaws.com", "bedrock"),
     ("api.x.ai", "xai"),
+    ("api.groq.com", "groq"),
+    ("api.together.xyz", "together"),
+    ("api.together.ai", "together"),
+    ("api.fireworks.ai", "fireworks"),
+    ("api.cerebras.ai", "cerebras"),
+    ("api.deepinfra.com", "deepinfra"),
+    ("api.novita.ai", "novita"),
+    ("api.siliconflow.cn", "siliconflow"),
+    ("api.siliconflow.com", "siliconflow"),
+    ("api.perplexity.ai", "perplexity"),
+    ("api.cohere.com", "cohere"),
+    ("api.cohere.ai", "cohere"),
 )
 _HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^/:?#]+)", re.IGNORECASE)
 
@@ -119,9 +145,56 @@ def _host_hint(url: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=8192)
+# Model ids only a cloud gives: Bedrock ids and inference profiles (``anthropic.claude-...-v1:0``,
+# ``us.anthropic...``, ARNs) and Vertex publisher paths or ``@`` versions (``claude-sonnet-4-5@20250929``).
+_BEDROCK_ID = re.compile(
+    r"^(?:arn:aws[a-z-]*:bedrock:[^/]*/)?(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?"
+    r"(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|twelvelabs|stability|minimax|moonshotai)\."
+    r"([a-z0-9][a-z0-9.-]*?)(?:-v\d+)?(?::\d+)*$"
+)
+_VERTEX_ID = re.compile(r"(?:^|/)publishers/[a-z0-9-]+/models/|^[a-z0-9.-]+@\d{8}$")
+
+
+def model_id_platform(model_reported: str | None) -> str | None:
+    """The platform a model id's shape names (``bedrock``, ``vertex``), or None."""
+    if not model_reported:
+        return None
+    lowered = model_reported.lower()
+    if _BEDROCK_ID.match(lowered):
+        return "bedrock"
+    if _VERTEX_ID.search(lowered):
+        return "vertex"
+    return None
+
+
 def resolve(model_reported: str | None, hint: str | None, hard: bool) -> tuple[str | None, str | None, str | None]:
     """(provider, model, flag) for a record; flag is ``unknown_model``, ``model_missing`` or None."""
+    return resolve_with_signal(model_reported, hint, hard)[:3]  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=8192)
+def resolve_with_signal(
+    model_reported: str | None, hint: str | None, hard: bool
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """:func:`resolve` plus the signal that decided the platform (:data:`SIGNALS`)."""
+    shape_platform = None if hard else model_id_platform(model_reported)
+    if shape_platform is not None:
+        return (*_resolve(model_reported, shape_platform, True), "model_id")
+    found = _resolve(model_reported, hint, hard)
+    if found[0] is None:
+        return (*found, None)
+    if hard:
+        return (*found, "record")
+    if hint and found[0] in _matching_platforms(hint):
+        return (*found, "shape")
+    return (*found, "model")
+
+
+# What decided a row's platform (column platform_signal), from the most to the least binding.
+SIGNALS = ("pin", "record", "id_prefix", "model_id", "shape", "model")
+
+
+def _resolve(model_reported: str | None, hint: str | None, hard: bool) -> tuple[str | None, str | None, str | None]:
     platforms = _matching_platforms(hint) if hint else []
     if model_reported is None:
         if platforms:
@@ -149,11 +222,13 @@ def resolve(model_reported: str | None, hint: str | None, hard: bool) -> tuple[s
     return (platforms[0] if platforms else None), None, "unknown_model"
 
 
-_RESOLVED: dict[tuple[str | None, str | None, bool], tuple[str | None, str | None, str | None]] = {}
+_RESOLVED: dict[tuple[str | None, str | None, bool], tuple[str | None, str | None, str | None, str | None]] = {}
 _RESOLVED_MAX = 8192
 
 
-def resolve_row(model_reported: str | None, hint: str | None, hard: bool) -> tuple[str | None, str | None, str | None]:
+def resolve_row(
+    model_reported: str | None, hint: str | None, hard: bool
+) -> tuple[str | None, str | None, str | None, str | None]:
     """:func:`resolve` for the per-row path: a plain dict lookup (about 3x cheaper than the LRU cache's hit,
     which reorders its list); emptied when full, so a hostile log of distinct names cannot grow it."""
     key = (model_reported, hint, hard)
@@ -161,12 +236,12 @@ def resolve_row(model_reported: str | None, hint: str | None, hard: bool) -> tup
     if found is None:
         if len(_RESOLVED) >= _RESOLVED_MAX:
             _RESOLVED.clear()
-        found = _RESOLVED[key] = resolve(model_reported, hint, hard)
+        found = _RESOLVED[key] = resolve_with_signal(model_reported, hint, hard)
     return found
 
 
 def clear_cache() -> None:
-    resolve.cache_clear()
+    resolve_with_signal.cache_clear()
     _RESOLVED.clear()
     _matching_platforms.cache_clear()
 
@@ -186,8 +261,16 @@ def _lookup(name: str, provider: str | None) -> tuple[str, str, None] | None:
 
 
 def _name_variants(name: str) -> list[str]:
-    """The logged name, then without ``models/`` or a vendor prefix, then with dots as dashes."""
+    """The logged name, then without ``models/`` or a vendor prefix, then with dots as dashes; a Bedrock id
+    without its profile, vendor and version (``us.anthropic.claude-sonnet-4-5-20250929-v1:0``), a Vertex
+    ``@`` version as a dash."""
     variants = [name]
+    bedrock = _BEDROCK_ID.match(name.lower())
+    if bedrock:
+        variants.append(bedrock.group(2))
+    if "@" in name:
+        name = name.replace("@", "-")
+        variants.append(name)
     if name.startswith("models/"):
         name = name[len("models/") :]
         variants.append(name)

@@ -4,7 +4,10 @@ platform and model from the registry, the record id, and secrets removed.
 A reader fills the columns it knows (schema names) plus three private keys:
 
 * ``_key``: the natural key of the record (a response id, a request id, ...), for the record id;
-* ``_hint`` and ``_hard``: the platform hint and whether it binds (see :mod:`tokctl.ingest.resolve`).
+* ``_hint`` and ``_hard``: the platform hint and whether it binds (see :mod:`tokctl.ingest.resolve`);
+* ``_stream``: a list shared by the chunks of one id-less stream (Gemini), keyed by its first chunk;
+* ``_signal``: what gave a binding hint when it is not the record's own platform field (``pin``,
+  ``id_prefix``), for the ``platform_signal`` column.
 
 Inclusive vendors (OpenAI and most others) give ``input_tokens`` and the cache parts, so the uncached part
 is derived; exclusive vendors (Anthropic, Claude Code) give ``input_uncached_tokens`` and the cache parts,
@@ -60,9 +63,10 @@ def finalize(row: dict[str, Any], source_file: str, line: int, index: int) -> di
         tier = row["service_tier"] = service_tier_name(tier)
         if tier == "batch" and get("is_batch") is None:
             row["is_batch"] = True
-    provider, model, flag = resolve_row(get("model_reported"), get("_hint"), bool(get("_hard")))
+    provider, model, flag, signal = resolve_row(get("model_reported"), get("_hint"), bool(get("_hard")))
     row["provider"] = provider
     row["model"] = model
+    row["platform_signal"] = (get("_signal") or signal) if provider is not None else None
     if flag:
         flags.append(flag)
     if get("status") is None and get("input_tokens") is not None:
@@ -72,6 +76,11 @@ def finalize(row: dict[str, Any], source_file: str, line: int, index: int) -> di
     key = get("_key")
     if key is None:
         key = f"{source_file}:{line}" if index == 0 else f"{source_file}:{line}#{index}"
+        stream = get("_stream")
+        if stream is not None:  # a chunk of a stream without ids: the stream's first chunk names it
+            if not stream:
+                stream.append(key)
+            key = stream[0]
     row["record_id"] = _sha256(f"{row['source_format']}\x1f{key}".encode("utf-8", "surrogatepass")).hexdigest()
     row["source_file"] = source_file
     row["source_line"] = line

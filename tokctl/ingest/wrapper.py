@@ -12,9 +12,10 @@ The convention (documented in docs/schema.md), one JSON object per request::
 
 Every key but ``response`` is optional. The wrapper's metadata wins over the response's (its timestamp is
 the caller's clock at the start of the request). A raw key in ``api_key`` is replaced by an alias. A list
-of chunks or events is reduced to its final usage; a list without usage is a cut stream (status ``cut``,
-flag ``usage_missing_stream_cut``); a null response or an error body gives a row with the error and no
-tokens, so error rates stay visible.
+of chunks or events is reduced to its final usage; a list that finished without usage (a stream sent
+without ``stream_options.include_usage``) gives a row with null counts (flag ``usage_not_streamed``); a
+list that did not finish is a cut stream (status ``cut``, flag ``usage_missing_stream_cut``); a null
+response or an error body gives a row with the error and no tokens, so error rates stay visible.
 """
 
 from __future__ import annotations
@@ -95,6 +96,13 @@ def _stream_rows(items: list[Any], parse: Callable[[dict[str, Any]], list[dict[s
         choices = item.get("choices")
         if type(choices) is list and choices and type(choices[0]) is dict and choices[0].get("usage"):
             return parse(item), False
+    for item in reversed(items):  # finished without usage (no include_usage): a request with null counts
+        choices = item.get("choices") if type(item) is dict else None
+        if type(choices) is list and any(type(c) is dict and c.get("finish_reason") for c in choices):
+            try:
+                return parse(item), False
+            except Skip:
+                break
     return [], True
 
 
