@@ -95,6 +95,7 @@ def export_usage(
             acc.duplicates = chosen.duplicates
             if chosen.keep is None:
                 acc.unpriced = unpriced
+            _refuse_when_nothing_was_read(acc, paths, target)
             batches = _final_batches(stage, chosen, acc)
             if focus:
                 result = _write_focus(batches, staging / "focus.parquet")
@@ -112,6 +113,21 @@ def export_usage(
             f"cannot write {target}: {exc.strerror or exc}", fix="check the free space and the output directory"
         ) from None
     return acc
+
+
+# A path that gave no record at all: a mistyped name must not replace a good export with an empty one.
+_NOTHING = frozenset({"missing_file", "unreadable", "empty_file"})
+
+
+def _refuse_when_nothing_was_read(acc: Accounting, paths: Any, target: Path) -> None:
+    if acc.parsed or acc.records != sum(r.count for k, r in acc.reasons.items() if k in _NOTHING):
+        return
+    found = sorted((r.first, r.detail) for k, r in acc.reasons.items() if k in _NOTHING)
+    first, detail = found[0] if found else (f"{paths}:0", "no input")
+    raise UsageError(
+        f"nothing was read from {first.removesuffix(':0')} ({detail}); {target} was left as it is",
+        fix="check the input paths",
+    )
 
 
 def _final_batches(stage: Path, chosen: Any, acc: Accounting) -> Iterator[Any]:
