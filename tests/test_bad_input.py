@@ -244,6 +244,9 @@ def _check(
     else:
         assert errors == [], stderr
         assert out.exists(), "a finished command writes its -o file"
+    for secret in case.get("absent", []):
+        written = out.read_bytes().decode("utf-8", "replace") if out.is_file() else ""
+        assert secret not in stdout + stderr + written, f"{secret} was written out"
     left = sorted(p.name for p in out.parent.iterdir())
     assert left == ([out.name] if os.path.lexists(out) else []), "no temporaries"
     found = ACCOUNTING.search(stderr)

@@ -215,9 +215,11 @@ def priced_batches(
     workers: int | None = 1,
     price_at: dt.datetime | None = None,
 ) -> Iterator[tuple[Any, Any]]:
-    """(batch, identity hashes) read from ``paths``, priced when asked; duplicates not yet collapsed."""
+    """(batch, identity hashes) read from ``paths``, priced when asked; duplicates not yet collapsed. Every
+    batch passes the one redactor (tokctl.ingest.secrets.redact_table) here, on its way out of ingest."""
     from tokctl.ingest.generic import load_mapping
     from tokctl.ingest.pipeline import iter_batches
+    from tokctl.ingest.secrets import redact_table
 
     loaded = load_mapping(mapping) if mapping is not None else None
     for batch, hashes in iter_batches(
@@ -227,7 +229,7 @@ def priced_batches(
             from tokctl.pricing import price_table
 
             batch = _conform(price_table(batch, at=price_at))
-        yield batch, hashes
+        yield redact_table(batch), hashes
 
 
 def _conform(batch: Any) -> Any:

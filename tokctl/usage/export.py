@@ -115,14 +115,16 @@ def export_usage(
     return acc
 
 
-# A path that gave no record at all: a mistyped name must not replace a good export with an empty one.
-_NOTHING = frozenset({"missing_file", "unreadable", "empty_file"})
+# Inputs that gave no record at all: a mistyped name must not replace a good export with an empty one. A
+# path that is not there (or cannot be read) is refused always; an empty log only when an output exists.
+_NOTHING = frozenset({"missing_file", "unreadable"})
 
 
 def _refuse_when_nothing_was_read(acc: Accounting, paths: Any, target: Path) -> None:
-    if acc.parsed or acc.records != sum(r.count for k, r in acc.reasons.items() if k in _NOTHING):
+    nothing = _NOTHING | {"empty_file"} if os.path.lexists(target) else _NOTHING
+    if acc.parsed or acc.records != sum(r.count for k, r in acc.reasons.items() if k in nothing):
         return
-    found = sorted((r.first, r.detail) for k, r in acc.reasons.items() if k in _NOTHING)
+    found = sorted((r.first, r.detail) for k, r in acc.reasons.items() if k in nothing)
     first, detail = found[0] if found else (f"{paths}:0", "no input")
     raise UsageError(
         f"nothing was read from {first.removesuffix(':0')} ({detail}); {target} was left as it is",
