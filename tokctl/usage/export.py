@@ -122,9 +122,9 @@ _NOTHING = frozenset({"missing_file", "unreadable"})
 
 def _refuse_when_nothing_was_read(acc: Accounting, paths: Any, target: Path) -> None:
     nothing = _NOTHING | {"empty_file"} if os.path.lexists(target) else _NOTHING
-    if acc.parsed or acc.records != sum(r.count for k, r in acc.reasons.items() if k in nothing):
+    if acc.records or not any(k in nothing for k in acc.inputs):
         return
-    found = sorted((r.first, r.detail) for k, r in acc.reasons.items() if k in nothing)
+    found = sorted((r.first, r.detail) for k, r in acc.inputs.items() if k in nothing)
     first, detail = found[0] if found else (f"{paths}:0", "no input")
     raise UsageError(
         f"nothing was read from {first.removesuffix(':0')} ({detail}); {target} was left as it is",
