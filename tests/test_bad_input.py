@@ -144,6 +144,67 @@ GENERATORS: dict[str, Callable[[Path], Path]] = {
 }
 
 
+# ---- outputs that exist before the run (out_setup): what -o may not replace --------------------------------
+
+
+def _fingerprint(path: Path) -> object:
+    if not os.path.lexists(path):
+        return None
+    info = os.lstat(path)
+    if path.is_symlink():
+        return ("link", os.readlink(path))
+    if path.is_dir():
+        return ("dir", sorted((str(p.relative_to(path)), p.read_bytes()) for p in path.rglob("*") if p.is_file()))
+    if path.is_file():
+        return ("file", path.read_bytes(), info.st_mode)
+    return ("other", info.st_mode)
+
+
+def out_users_parquet_dir(out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir()
+    pq.write_table(pa.table({"a": [1]}), out / "sales.parquet")
+
+
+def out_empty_dir(out: Path) -> None:
+    out.mkdir()
+
+
+def out_fifo(out: Path) -> None:
+    os.mkfifo(out)
+
+
+def out_dangling_symlink(out: Path) -> None:
+    out.symlink_to(out.parent.parent / "nowhere" / "x")
+
+
+def out_symlink_to_file(out: Path) -> None:
+    real = out.parent.parent / "dotfiles" / "real"
+    real.parent.mkdir()
+    real.write_text("old")
+    out.symlink_to(real)
+
+
+def out_good_parquet(out: Path) -> None:
+    result = CliRunner().invoke(app, ["usage", "export", str(ROOT / "examples/logs/openai_chat.jsonl"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+OUT_SETUPS: dict[str, Callable[[Path], None]] = {
+    f.__name__: f
+    for f in (
+        out_users_parquet_dir,
+        out_empty_dir,
+        out_fifo,
+        out_dangling_symlink,
+        out_symlink_to_file,
+        out_good_parquet,
+    )
+}
+
+
 # ---- running a case -------------------------------------------------------------------------------------------
 
 
@@ -153,6 +214,8 @@ def _prepare(case: dict[str, Any], tmp: Path) -> tuple[list[str], dict[str, str]
     source = GENERATORS[case["generate"]](inputs) if "generate" in case else DATA / case["file"]
     out = tmp / "out" / case.get("out", "out.json")
     out.parent.mkdir()
+    if "out_setup" in case:
+        OUT_SETUPS[case["out_setup"]](out)
     subst = {"{file}": str(source), "{data}": str(DATA), "{out}": str(out)}
 
     def fill(text: str) -> str:
@@ -163,7 +226,9 @@ def _prepare(case: dict[str, Any], tmp: Path) -> tuple[list[str], dict[str, str]
     return [fill(a) for a in case["args"]], {"message": fill(case["message"])}, out
 
 
-def _check(case: dict[str, Any], code: int, stdout: str, stderr: str, message: str, out: Path) -> None:
+def _check(
+    case: dict[str, Any], code: int, stdout: str, stderr: str, message: str, out: Path, before: object = None
+) -> None:
     assert code == case["exit"], f"exit {code}, expected {case['exit']}; stderr: {stderr}"
     assert "Traceback" not in stdout + stderr
     assert "internal error" not in stderr
@@ -172,11 +237,18 @@ def _check(case: dict[str, Any], code: int, stdout: str, stderr: str, message: s
     if case["exit"] == 2:
         assert len(errors) == 1, stderr
         assert message in errors[0] or not message.startswith("error:")
-        assert not os.path.lexists(out), "exit 2 must leave no output"
+        if "out_setup" in case:
+            assert _fingerprint(out) == before, "exit 2 leaves what was at -o as it was"
+        else:
+            assert not os.path.lexists(out), "exit 2 must leave no output"
     else:
         assert errors == [], stderr
         assert out.exists(), "a finished command writes its -o file"
-    assert sorted(p.name for p in out.parent.iterdir()) == ([out.name] if out.exists() else []), "no temporaries"
+    for secret in case.get("absent", []):
+        written = out.read_bytes().decode("utf-8", "replace") if out.is_file() else ""
+        assert secret not in stdout + stderr + written, f"{secret} was written out"
+    left = sorted(p.name for p in out.parent.iterdir())
+    assert left == ([out.name] if os.path.lexists(out) else []), "no temporaries"
     found = ACCOUNTING.search(stderr)
     if found:
         records, parsed, skipped = map(int, found.groups())
@@ -207,10 +279,11 @@ def _marks(case: dict[str, Any]) -> list[Any]:
 @pytest.mark.parametrize("case", _params(CASES))
 def test_bad_input(case: dict[str, Any], tmp_path: Path) -> None:
     args, expected, out = _prepare(case, tmp_path)
+    before = _fingerprint(out)
     result = CliRunner().invoke(app, args)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    _check(case, result.exit_code, result.stdout, result.stderr, expected["message"], out)
+    _check(case, result.exit_code, result.stdout, result.stderr, expected["message"], out, before)
 
 
 SUBPROCESS = [c for c in CASES if c.get("subprocess")]
@@ -219,12 +292,13 @@ SUBPROCESS = [c for c in CASES if c.get("subprocess")]
 @pytest.mark.parametrize("case", _params(SUBPROCESS))
 def test_bad_input_in_a_real_process(case: dict[str, Any], tmp_path: Path) -> None:
     args, expected, out = _prepare(case, tmp_path)
+    before = _fingerprint(out)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TOKCTL_DEBUG", None)
     proc = subprocess.run(
         [sys.executable, "-m", "tokctl", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
     )
-    _check(case, proc.returncode, proc.stdout, proc.stderr, expected["message"], out)
+    _check(case, proc.returncode, proc.stdout, proc.stderr, expected["message"], out, before)
 
 
 def test_the_corpus_is_large_and_covers_every_kind_of_input() -> None:
@@ -236,4 +310,5 @@ def test_the_corpus_is_large_and_covers_every_kind_of_input() -> None:
     for name in committed:
         assert (DATA / name).exists(), name
     assert {c["generate"] for c in CASES if "generate" in c} == set(GENERATORS)
+    assert {c["out_setup"] for c in CASES if "out_setup" in c} == set(OUT_SETUPS)
     assert len(SUBPROCESS) >= 5

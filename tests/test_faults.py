@@ -159,7 +159,7 @@ def test_export_refuses_to_replace_a_directory_of_other_files(tmp_path: Path) ->
     ):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, result.output
-        assert "holds more than a tokctl dataset" in result.stderr
+        assert "not a tokctl dataset" in result.stderr
         assert "Traceback" not in result.output
         assert (victim / "notes.txt").read_text() == "precious"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
@@ -197,15 +197,15 @@ def test_write_atomic_turns_a_full_disk_into_an_output_error(tmp_path: Path) -> 
     assert _leftovers(tmp_path) == []
 
 
-def test_write_parquet_replaces_a_symlink_not_what_it_points_to(tmp_path: Path) -> None:
-    outside = tmp_path / "outside.txt"
-    outside.write_text("keep")
+def test_write_parquet_writes_through_a_symlink_to_a_regular_file(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.parquet"
+    outside.write_text("old")
     link = tmp_path / "out" / "link.parquet"
     link.parent.mkdir()
     link.symlink_to(outside)
     export.write_parquet(pa.table({"a": [1]}), link)
-    assert outside.read_text() == "keep"
-    assert not link.is_symlink() and pq.read_table(link).num_rows == 1
+    assert link.is_symlink() and pq.read_table(outside).num_rows == 1
+    assert sorted(p.name for p in link.parent.iterdir()) == ["link.parquet"]
 
 
 # ---- the tokenizer cache ---------------------------------------------------------------------------------------

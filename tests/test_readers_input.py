@@ -68,14 +68,15 @@ def test_strict_stops_at_the_first_bad_record_with_its_location(tmp_path) -> Non
     assert tokctl.read_usage([path], strict=True).num_rows == 0
 
 
-def test_missing_and_empty_files_count_as_one_skipped_record_each(tmp_path) -> None:
+def test_missing_and_empty_files_are_skipped_inputs_not_records(tmp_path) -> None:
     (tmp_path / "empty.jsonl").write_text("\n\n")
     _rows, acc = read(tmp_path / "nope.jsonl")
-    assert (acc.records, acc.skipped, acc.reasons["missing_file"].first) == (1, 1, f"{tmp_path / 'nope.jsonl'}:0")
+    assert (acc.records, acc.skipped, acc.inputs["missing_file"].first) == (0, 0, f"{tmp_path / 'nope.jsonl'}:0")
     (tmp_path / "no-logs").mkdir()
     given = [tmp_path / "empty.jsonl", str(tmp_path / "none-*.jsonl"), tmp_path / "no-logs"]
     result = tokctl.read_usage_with_accounting(given)
-    assert {k: v.count for k, v in result.accounting.reasons.items()} == {"empty_file": 1, "missing_file": 2}
+    assert {k: v.count for k, v in result.accounting.inputs.items()} == {"empty_file": 1, "missing_file": 2}
+    assert result.accounting.records == 0
     assert result.table.num_rows == 0 and result.table.schema == tokctl.usage_schema()
 
 

@@ -5,8 +5,11 @@ A write that fails or is interrupted leaves the previous file intact. The tempor
 power loss) cannot remove it, so the next write to the same target removes every such leftover whose
 writer is gone, and puts back a previous output that a kill caught in the middle of its two-rename swap.
 
-A directory is only ever replaced when it holds nothing but a dataset tokctl writes (``*.parquet`` files
-under ``key=value`` directories): an ``-o`` that names a directory of other files is refused, never emptied.
+What a target may be (:func:`resolve_output`): a regular file (its mode and owner are kept), a new path
+(created with the umask's mode), a symlink to a regular file (written through: the link stays), or a tokctl
+dataset (``*.parquet`` files under ``key=value`` directories, nothing else). A directory that is not one
+(empty, or of the user's own files), a FIFO, a device, a socket or a dangling symlink is refused, never
+replaced. Directories created for the target are removed again when the write fails.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import glob
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -96,42 +101,146 @@ def sweep_leftovers(target: str | os.PathLike[str]) -> list[Path]:
     return found
 
 
-def _prepare(target: Path) -> None:
-    if target.is_dir() and not target.is_symlink():
-        check_replaceable(target)
+@dataclass(frozen=True)
+class Target:
+    """Where a write lands: ``path`` with symlinks followed, and what is there now (None: nothing)."""
+
+    path: Path
+    before: os.stat_result | None
+    through_link: bool = False
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def resolve_output(target: str | os.PathLike[str]) -> Target:
+    """The path a write to ``target`` replaces, or an OutputError when it may not be replaced."""
+    given = Path(target)
+    path, link = given, given.is_symlink()
+    if link:
+        path = Path(os.path.realpath(given))
+        if not os.path.lexists(path):
+            raise OutputError(
+                f"cannot write {given}: it is a symlink to {path}, which does not exist",
+                fix="create the file the link points to, or give -o another path",
+            )
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        before: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        raise _cannot_write(given, exc) from None
+    if before is not None:
+        kind = stat.S_IFMT(before.st_mode)
+        if kind == stat.S_IFDIR:
+            check_replaceable(path)
+        elif kind != stat.S_IFREG:
+            raise OutputError(
+                f"cannot write {given}: it is {_KINDS.get(kind, 'not a regular file')}; it was left as it is",
+                fix="give -o the path of a regular file (to print the result, leave -o out)",
+            )
+    return Target(path, before, link)
+
+
+def _prepare(target: Path) -> tuple[Target, list[Path]]:
+    """The resolved target and the directories created for it (removed again if the write fails)."""
+    resolved = resolve_output(target)
+    created: list[Path] = []
+    parent = resolved.path.parent
+    missing = []
+    while not os.path.lexists(parent) and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            created.append(directory)
     except (FileExistsError, NotADirectoryError):
+        _remove_created(created)
         raise OutputError(
             f"cannot write {target}: a part of its directory path is a file", fix="check the output path"
         ) from None
     except OSError as exc:
+        _remove_created(created)
         raise _cannot_write(target, exc) from None
+    if not resolved.path.parent.is_dir():
+        raise OutputError(f"cannot write {target}: a part of its directory path is a file", fix="check the output path")
+    return resolved, created
+
+
+def _remove_created(created: list[Path]) -> None:
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux allows (os.umask can only set it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - not Linux
+    os.umask(mask)  # pragma: no cover
+    return mask  # pragma: no cover
+
+
+def adopt(result: Path, target: Target) -> None:
+    """Give ``result`` the mode and owner of the file it replaces, or the umask's mode when it is new."""
+    before = target.before
+    if before is not None and stat.S_ISREG(before.st_mode) and result.is_file():
+        os.chmod(result, stat.S_IMODE(before.st_mode))
+        if hasattr(os, "chown"):
+            with contextlib.suppress(OSError):  # another owner needs privileges: the group is kept when allowed
+                os.chown(result, before.st_uid, before.st_gid)
+            with contextlib.suppress(OSError):
+                os.chown(result, -1, before.st_gid)
+        return
+    os.chmod(result, (0o777 if result.is_dir() else 0o666) & ~umask())
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a locked temporary path next to ``target``; on success it replaces ``target``."""
-    target = Path(target)
-    _prepare(target)
+    """Yield a locked temporary path next to ``target``; on success it replaces ``target`` (or, through a
+    symlink, the file the link points to)."""
+    given = Path(target)
+    resolved, created = _prepare(given)
+    final = resolved.path
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     except OSError as exc:
-        raise _cannot_write(target, exc) from None
+        _remove_created(created)
+        raise _cannot_write(given, exc) from None
     _lock(fd)
     tmp = Path(tmp_name)
     try:
-        sweep_leftovers(target)
+        sweep_leftovers(final)
         yield tmp
         try:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
-            if target.is_dir() and not target.is_symlink():
-                _swap(tmp, target)
+            adopt(tmp, resolve_output(given))
+            if final.is_dir() and not final.is_symlink():
+                _swap(tmp, final)
             else:
-                os.replace(tmp, target)
+                os.replace(tmp, final)
         except OSError as exc:
-            raise _cannot_write(target, exc) from None
+            if isinstance(exc, OutputError):
+                raise
+            raise _cannot_write(given, exc) from None
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        _remove_created(created)
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -142,35 +251,48 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 def staging_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A locked temporary directory beside ``target`` (same file system, so results move in by rename);
     removed afterwards, whatever happens."""
-    target = Path(target)
-    _prepare(target)
+    given = Path(target)
+    resolved, created = _prepare(given)
+    final = resolved.path
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     except OSError as exc:
-        raise _cannot_write(target, exc) from None
+        _remove_created(created)
+        raise _cannot_write(given, exc) from None
     fd = os.open(staging, os.O_RDONLY)
     _lock(fd)
     try:
-        sweep_leftovers(target)
+        sweep_leftovers(final)
         yield staging
-    finally:
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_created(created)
+        raise
+    else:
         os.close(fd)
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def move_into_place(result: Path, target: Path) -> None:
     """Put ``result`` (a file or a dataset directory) at ``target`` by rename; the previous target, if any,
-    is moved aside first and removed after (a directory only when it is a tokctl dataset)."""
+    is moved aside first and removed after (a directory only when it is a tokctl dataset). A symlink to a
+    regular file is written through; it cannot take a dataset (a directory)."""
+    resolved = resolve_output(target)
+    final = resolved.path
+    if resolved.through_link and result.is_dir():
+        raise OutputError(
+            f"cannot write a partitioned dataset through the symlink {target}",
+            fix="give -o a new path or the directory itself",
+        )
     try:
-        if not os.path.lexists(target):
-            os.replace(result, target)
-        elif target.is_dir() and not target.is_symlink():
-            check_replaceable(target)
-            _swap(result, target)
-        elif result.is_dir():
-            _swap(result, target)
+        adopt(result, resolved)
+        if resolved.before is None:
+            os.replace(result, final)
+        elif stat.S_ISDIR(resolved.before.st_mode) or result.is_dir():
+            _swap(result, final)
         else:
-            os.replace(result, target)
+            os.replace(result, final)
     except OSError as exc:
         raise _cannot_write(target, exc) from None
 
@@ -195,20 +317,30 @@ def _swap(result: Path, target: Path) -> None:
 
 
 def check_replaceable(directory: Path) -> None:
-    """Refuse to replace a directory unless it only holds a dataset tokctl writes (or nothing)."""
+    """Refuse to replace a directory unless it is a dataset tokctl writes: ``key=value`` directories at the
+    top, ``*.parquet`` files inside them, nothing else (an empty directory is not one either)."""
+    top = True
+    found = False
     for root, dirs, files in os.walk(directory):
         inside = Path(root).relative_to(directory)
         for name in dirs:
             if "=" not in name:
                 _refuse(directory, inside / name)
         for name in files:
-            if not name.endswith(".parquet"):
+            if top or not name.endswith(".parquet"):
                 _refuse(directory, inside / name)
+            found = True
+        top = False
+    if not found:
+        raise OutputError(
+            f"{directory} is an empty directory, not a tokctl dataset; it was left as it is",
+            fix="give -o a file path (or remove the empty directory yourself)",
+        )
 
 
 def _refuse(directory: Path, foreign: Path) -> None:
     raise OutputError(
-        f"{directory} is a directory that holds more than a tokctl dataset (e.g. {foreign}); it was left as it is",
+        f"{directory} is a directory that is not a tokctl dataset (it holds {foreign}); it was left as it is",
         fix="give -o a new path (or the path of an earlier tokctl export), or remove the directory yourself",
     )
 

@@ -211,5 +211,7 @@ def read_bill(
         tables.append(read.table)
         result.skipped += read.skipped
         result.files.append((str(path), fmt))
-    result.lines = pa.concat_tables(tables) if tables else result.lines
+    from tokctl.ingest.secrets import redact_table
+
+    result.lines = redact_table(pa.concat_tables(tables)) if tables else result.lines
     return result

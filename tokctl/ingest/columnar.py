@@ -34,7 +34,7 @@ from tokctl.ingest import detection
 from tokctl.ingest.gemini import TRAFFIC_TIERS
 from tokctl.ingest.resolve import host_hint, resolve_row, vendor_hint
 from tokctl.ingest.rows import service_tier_name
-from tokctl.ingest.secrets import MARKERS, redact_repeated
+from tokctl.ingest.secrets import redact_repeated
 from tokctl.ingest.values import FIRST_US, LAST_US, LONGEST_US, tag_map
 from tokctl.schema import MAX_TOKENS
 
@@ -44,7 +44,6 @@ MAX_BLOCK_BYTES = 64 * 1024 * 1024
 
 _ISO = r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 _ZONE = r"(?:Z|[+-]\d{2}:\d{2})$"
-_MARKERS = MARKERS.pattern  # the secret pre-check, run by Arrow's RE2 over whole columns
 
 
 def enabled() -> bool:
@@ -1180,16 +1179,9 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
     for name in ("project", "api_key_id", "user"):
         value = _column(cols, name, n, pa.string())
         strings[name] = _distinct_map(value, redact_repeated) if value.null_count < n else value
-    for name in ("request_id", "response_id"):
-        value = _column(cols, name, n, pa.string())
-        if value.null_count < n and pc.any(pc.match_substring_regex(value, _MARKERS)).as_py():
-            raise Fallback(f"a secret marker in {name}")
-        strings[name] = value
+    for name in ("request_id", "response_id"):  # ids and tags: redacted on the way out (secrets.redact_table)
+        strings[name] = _column(cols, name, n, pa.string())
     tags = cols.get("tags")
-    if tags is not None:
-        for part in (tags.keys, tags.items):
-            if len(part) and pc.any(pc.match_substring_regex(part, _MARKERS)).as_py():
-                raise Fallback("a secret marker in tags")
 
     flag_lists = _flag_lists(flags, resolve_flags, n)
     values = {

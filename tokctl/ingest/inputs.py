@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,36 +44,116 @@ class Bad:
     detail: str = ""
 
 
-def expand(paths: Any) -> Iterator[tuple[str, Path | None]]:
-    """(display name, path) per file to read; path is None when nothing exists there."""
+Found = tuple[str, "Path | None", "tuple[str, str] | None"]
+"""(display name, path to read or None, (reason, detail) when the input is not read)."""
+
+_MISSING = "no such file, no glob match, or no log file in the directory"
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
+def expand(paths: Any) -> Iterator[Found]:
+    """Every input to read, once: a file met under several names (relative and absolute, ``./``, a symlink
+    beside it, a glob through a symlink loop) is read under the first and reported as ``same_file`` after.
+    Files are known by (device, inode). In a directory, only regular files are opened: a FIFO, socket or device
+    (which could block the read forever), a dangling symlink and a symlink back into the walk are reported with
+    their reason. A path the user names is opened whatever it is (``<(zcat log.gz)`` is a FIFO)."""
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
+    seen: dict[tuple[int, int], str] = {}
     for given in paths:
-        text = os.fspath(given)
-        if _GLOB.search(text) and not Path(text).exists():
+        text = os.fsdecode(given) if isinstance(given, bytes) else os.fspath(given)
+        if _GLOB.search(text) and not os.path.lexists(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
-                yield text, None
+                yield text, None, ("missing_file", _MISSING)
             for match in matches:
-                yield from _expand_one(match)
+                yield from _expand_one(match, seen, named=False)
         else:
-            yield from _expand_one(text)
+            yield from _expand_one(text, seen, named=True)
 
 
-def _expand_one(text: str) -> Iterator[tuple[str, Path | None]]:
+def _expand_one(text: str, seen: dict[tuple[int, int], str], named: bool) -> Iterator[Found]:
     path = Path(text)
-    if path.is_dir():
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        yield text, None, _not_found(path, exc)
+        return
+    if stat.S_ISDIR(info.st_mode):
         found = False
-        for child in sorted(path.rglob("*")):
-            if child.is_file() and not child.name.startswith(".") and _log_suffix(child) in LOG_SUFFIXES:
-                found = True
-                yield str(child), child
+        for display, child, child_info in sorted(_walk(path), key=lambda item: item[0]):
+            item = _once(display, child, child_info, seen) if isinstance(child_info, os.stat_result) else child_info
+            found = found or item[1] is not None
+            yield item
         if not found:
-            yield text, None  # a directory without logs is reported like a missing file
-    elif path.exists():
-        yield text, path
-    else:
-        yield text, None
+            yield text, None, ("missing_file", _MISSING)  # a directory without logs is reported like a missing file
+        return
+    if not named and not stat.S_ISREG(info.st_mode):
+        yield text, None, ("not_a_regular_file", f"{_KINDS.get(stat.S_IFMT(info.st_mode), 'not a file')}, never opened")
+        return
+    yield _once(text, path, info, seen)
+
+
+def _once(text: str, path: Path, info: os.stat_result, seen: dict[tuple[int, int], str]) -> Found:
+    identity = (info.st_dev, info.st_ino)
+    first = seen.get(identity)
+    if first is not None:
+        return text, None, ("same_file", f"the same file as {first}, read once")
+    seen[identity] = text
+    return text, path, None
+
+
+def _not_found(path: Path, exc: OSError) -> tuple[str, str]:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return "symlink_cycle", "a symlink that leads back to itself"
+    if path.is_symlink() and isinstance(exc, FileNotFoundError):
+        return "dangling_symlink", f"a symlink to {os.readlink(path)}, which does not exist"
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return "missing_file", _MISSING
+    return "unreadable", exc.strerror or type(exc).__name__
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path, Any]]:
+    """(display, path, stat result or the Found that reports it) for the log files under ``root``, following
+    symlinks to directories but never into a directory twice (a symlink back up the tree is a cycle)."""
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            info = os.stat(directory)
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            yield str(directory), directory, (str(directory), None, _not_found(directory, exc))
+            continue
+        if (info.st_dev, info.st_ino) in visited:
+            cycle = ("symlink_cycle", "a symlink to a directory already read, not read again")
+            yield str(directory), directory, (str(directory), None, cycle)
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        below = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child = Path(entry.path)
+            try:
+                child_info = os.stat(child)
+            except OSError as exc:
+                if _log_suffix(child) in LOG_SUFFIXES:
+                    yield str(child), child, (str(child), None, _not_found(child, exc))
+                continue
+            if stat.S_ISDIR(child_info.st_mode):
+                below.append(child)
+            elif _log_suffix(child) in LOG_SUFFIXES:
+                if stat.S_ISREG(child_info.st_mode):
+                    yield str(child), child, child_info
+                else:
+                    kind = _KINDS.get(stat.S_IFMT(child_info.st_mode), "not a file")
+                    skip = ("not_a_regular_file", f"{kind} in a log directory, never opened")
+                    yield str(child), child, (str(child), None, skip)
+        stack.extend(reversed(below))
 
 
 def _log_suffix(path: Path) -> str:

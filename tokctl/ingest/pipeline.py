@@ -23,7 +23,7 @@ from tokctl.ingest import columnar
 from tokctl.ingest.accounting import INFORMATIONAL, Accounting
 from tokctl.ingest.batch import BatchBuilder
 from tokctl.ingest.detection import Context, containers, parse
-from tokctl.ingest.inputs import MAX_LINE_BYTES, Bad, is_plain_json_lines, json_lines, open_stream, records
+from tokctl.ingest.inputs import MAX_LINE_BYTES, Bad, Found, is_plain_json_lines, json_lines, open_stream, records
 from tokctl.ingest.options import ReadOptions
 from tokctl.ingest.rows import finalize
 from tokctl.ingest.values import Skip
@@ -57,11 +57,15 @@ class Task:
     offset: int = 0
     length: int | None = None
     first_line: int = 1
+    skip: tuple[str, str] | None = None  # (reason, detail) of an input that is not read
 
 
-def plan_tasks(targets: list[tuple[str, Path | None]], chunk_bytes: int | None) -> Iterator[Task]:
+def plan_tasks(targets: list[Found], chunk_bytes: int | None) -> Iterator[Task]:
     """A task per file; large plain JSON-lines files are cut at line ends into ``chunk_bytes`` ranges."""
-    for display, path in targets:
+    for display, path, skip in targets:
+        if skip is not None:
+            yield Task(display, None, skip=skip)
+            continue
         if path is None or chunk_bytes is None or file_size(path) <= chunk_bytes or not is_plain_json_lines(path):
             yield Task(display, path)
             continue
@@ -162,9 +166,8 @@ def read_task(
     if task.offset == 0:
         acc.files += 1
     if path is None:
-        _skip(
-            acc, strict, "missing_file", f"{display}:0", "no such file, no glob match, or no log file in the directory"
-        )
+        reason, detail = task.skip or ("missing_file", "no such file")
+        _skip_input(acc, strict, reason, f"{display}:0", detail)
         return
     before = acc.records
     reading = Reading(ctx, acc, strict, builder, meter, options.batch_rows)
@@ -175,10 +178,13 @@ def read_task(
         else:
             yield from _read_stream(task, reading)
     except OSError as exc:
-        _skip(acc, strict, "unreadable", f"{display}:0", exc.strerror or type(exc).__name__)
+        if acc.records == before:  # nothing came out of it: the input is skipped, not a record
+            _skip_input(acc, strict, "unreadable", f"{display}:0", exc.strerror or type(exc).__name__)
+        else:
+            _skip(acc, strict, "unreadable", f"{display}:0", exc.strerror or type(exc).__name__)
         return
     if acc.records == before and task.length is None:
-        _skip(acc, strict, "empty_file", f"{display}:0", "no records in the file")
+        _skip_input(acc, strict, "empty_file", f"{display}:0", "no records in the file")
     meter.done += task.length if task.length is not None else file_size(path)
     meter.report(0)
 
@@ -367,6 +373,18 @@ def _record(
     for index, row in enumerate(rows):
         builder.add(finalize(row, display, line, sub + index))
     acc.rows += len(rows)
+
+
+# A second name of a file already read is not bad input: --strict goes on.
+_HARMLESS_INPUTS = frozenset({"same_file"})
+
+
+def _skip_input(acc: Accounting, strict: bool, reason: str, where: str, detail: str) -> None:
+    acc.skip_input(reason, where, detail)
+    if strict and reason not in _HARMLESS_INPUTS:
+        raise InputFormatError(
+            f"{reason}: {detail}" if detail else reason, where=where, fix="check the input paths, or leave out --strict"
+        )
 
 
 def _skip(acc: Accounting, strict: bool, reason: str, where: str, detail: str) -> None:

@@ -20,10 +20,11 @@ from tokctl.ingest.accounting import Accounting
 from tokctl.ingest.batch import BATCH_ROWS
 from tokctl.ingest.detection import Context
 from tokctl.ingest.generic import Mapping
-from tokctl.ingest.inputs import expand, is_plain_json_lines
+from tokctl.ingest.inputs import Found, expand, is_plain_json_lines
 from tokctl.ingest.options import ReadOptions
 from tokctl.ingest.parallel import parallel_batches
 from tokctl.ingest.pipeline import CHUNK_BYTES, Progress, file_size, plan_tasks, serial_batches
+from tokctl.ingest.secrets import redact_table
 from tokctl.settings import current
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
@@ -64,22 +65,25 @@ def stream_batches(
     Context(options.source, options.mapping)  # validates --source before any file is opened
     targets = list(expand(paths))
     meter = Progress(options.progress)
-    meter.total = sum(file_size(path) for _, path in targets)
+    meter.total = sum(file_size(path) for _, path, _ in targets)
     count = _worker_count(options, targets, meter.total)
     tasks = plan_tasks(targets, _balanced(chunk_bytes, meter.total, count) if count > 1 else None)
     collecting = gc.isenabled()
     gc.disable()
     try:
+        # Every batch passes the one redactor on its way out of ingest (tokctl.ingest.secrets.redact_table).
         if count > 1:
-            yield from parallel_batches(tasks, count, options, accounting, meter)
+            read = parallel_batches(tasks, count, options, accounting, meter)
         else:
-            yield from serial_batches(tasks, options, accounting, meter)
+            read = serial_batches(tasks, options, accounting, meter)
+        for batch, hashes in read:
+            yield redact_table(batch), hashes
     finally:
         if collecting:
             gc.enable()
 
 
-def _worker_count(options: ReadOptions, targets: list[tuple[str, Path | None]], total_bytes: int) -> int:
+def _worker_count(options: ReadOptions, targets: list[Found], total_bytes: int) -> int:
     """The caller's count; else ``TOKCTL_WORKERS``; else by input size (one process when the input is small
     or mostly read by the columnar fast path, which already runs on threads)."""
     if options.workers is not None:
@@ -92,13 +96,13 @@ def _worker_count(options: ReadOptions, targets: list[tuple[str, Path | None]], 
     return 1 if _mostly_columnar(targets, total_bytes, options) else max(1, min(os.cpu_count() or 1, 4))
 
 
-def _mostly_columnar(targets: list[tuple[str, Path | None]], total: int, options: ReadOptions) -> bool:
+def _mostly_columnar(targets: list[Found], total: int, options: ReadOptions) -> bool:
     """Whether four fifths of the input's bytes are plain JSON lines whose first record the columnar fast
     path reads (judged by each file's first line)."""
     if options.source is not None or options.mapping is not None or not columnar.enabled():
         return False
     fast = 0
-    for _, path in targets:
+    for _, path, _ in targets:
         if path is None or file_size(path) < 1 << 20:
             continue
         try:

@@ -88,6 +88,7 @@ def export_usage(
             acc.duplicates = chosen.duplicates
             if chosen.keep is None:
                 acc.unpriced = unpriced
+            _refuse_when_nothing_was_read(acc, paths, target)
             batches = _final_batches(stage, chosen, acc)
             if focus:
                 result = _write_focus(batches, staging / "focus.parquet")
@@ -105,6 +106,23 @@ def export_usage(
             f"cannot write {target}: {exc.strerror or exc}", fix="check the free space and the output directory"
         ) from None
     return acc
+
+
+# Inputs that gave no record at all: a mistyped name must not replace a good export with an empty one. A
+# path that is not there (or cannot be read) is refused always; an empty log only when an output exists.
+_NOTHING = frozenset({"missing_file", "unreadable"})
+
+
+def _refuse_when_nothing_was_read(acc: Accounting, paths: Any, target: Path) -> None:
+    nothing = _NOTHING | {"empty_file"} if os.path.lexists(target) else _NOTHING
+    if acc.records or not any(k in nothing for k in acc.inputs):
+        return
+    found = sorted((r.first, r.detail) for k, r in acc.inputs.items() if k in nothing)
+    first, detail = found[0] if found else (f"{paths}:0", "no input")
+    raise UsageError(
+        f"nothing was read from {first.removesuffix(':0')} ({detail}); {target} was left as it is",
+        fix="check the input paths",
+    )
 
 
 def _final_batches(stage: Path, chosen: Any, acc: Accounting) -> Iterator[Any]:
