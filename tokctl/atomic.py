@@ -194,6 +194,10 @@ def _swap(result: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+# The marker of a tokctl dataset (tokctl.usage.store.MANIFEST_NAME; core modules do not import usage/).
+_DATASET_MANIFEST = "_tokctl_dataset.json"
+
+
 def check_replaceable(directory: Path) -> None:
     """Refuse to replace a directory unless it only holds a dataset tokctl writes (or nothing)."""
     for root, dirs, files in os.walk(directory):
@@ -202,7 +206,7 @@ def check_replaceable(directory: Path) -> None:
             if "=" not in name:
                 _refuse(directory, inside / name)
         for name in files:
-            if not name.endswith(".parquet"):
+            if not name.endswith(".parquet") and name != _DATASET_MANIFEST:
                 _refuse(directory, inside / name)
 
 
