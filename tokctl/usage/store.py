@@ -248,11 +248,10 @@ def _open(path: Path, kind: str, window: Window, acc: StoredAccounting) -> tuple
         acc.stored_files += 1
         return ds.dataset(path, format="parquet"), _file_version(path)
     if kind == "hive":
-        manifest = read_manifest(path) if is_dataset(path) else {"schema_version": 1}
-        dataset = ds.dataset(path, format="parquet", partitioning=_hive_partitioning(path, manifest))
-        version = manifest["schema_version"]
+        hive: dict[str, Any] = read_manifest(path) if is_dataset(path) else {"schema_version": 1}
+        dataset = ds.dataset(path, format="parquet", partitioning=_hive_partitioning(path, hive))
         acc.stored_files += len(dataset.files)
-        return dataset, version
+        return dataset, hive["schema_version"]
     manifest = read_manifest(path)
     files = [
         str(path / part["path"])
