@@ -190,3 +190,38 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
     ) as bar:
         task = bar.add_task("reading", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total or None)
+
+
+@usage_app.command("ingest")
+def ingest_command(
+    logs: Annotated[list[str], typer.Argument(help="Usage log files, directories or globs.", show_default=False)],
+    into: Annotated[Path, typer.Option("--into", help="The dataset directory to add to (created if new).")],
+    source: Annotated[str | None, _SOURCE] = None,
+    mapping: Annotated[Path | None, _MAPPING] = None,
+    strict: Annotated[bool, _STRICT] = False,
+    workers: Annotated[int | None, _WORKERS] = None,
+    at: Annotated[str | None, _AT] = None,
+) -> None:
+    """Add the records not yet in DATASET, once each; unchanged files are skipped unread; one atomic commit."""
+    from tokctl.render import info
+    from tokctl.usage.ingest_into import ingest_into
+
+    with _progress() as progress:
+        result = ingest_into(
+            logs, into, source=source, strict=strict, mapping=mapping, workers=workers, at=at, progress=progress
+        )
+    if result.read_files:
+        info(result.accounting.line())
+    info(result.line())
+
+
+@usage_app.command("reprice")
+def reprice_command(
+    dataset: Annotated[Path, typer.Argument(help="A dataset written by tokctl usage ingest.", show_default=False)],
+    at: Annotated[str | None, _AT] = None,
+) -> None:
+    """Price every stored record again with today's price registry; rewrites the cost columns only."""
+    from tokctl.render import info
+    from tokctl.usage.reprice import reprice
+
+    info(reprice(dataset, at=at).line())
