@@ -210,6 +210,34 @@ def scan(
 ) -> Iterator[Any]:
     """Record batches of the stored usage at ``paths`` (files or datasets), under the current canonical
     schema (projected to ``columns``), with partitions and row groups outside ``window`` never read."""
+
+    yield from _coalesced(_scan(paths, columns, window, accounting))
+
+
+SCAN_ROWS = 512 * 1024  # small part files' batches are joined to this: per-batch costs, not per-row, dominate
+
+
+def _coalesced(batches: Iterator[Any]) -> Iterator[Any]:
+    import pyarrow as pa
+
+    held: list[Any] = []
+    rows = 0
+    for batch in batches:
+        held.append(batch)
+        rows += batch.num_rows
+        if rows >= SCAN_ROWS:
+            yield from pa.Table.from_batches(held).combine_chunks().to_batches()
+            held, rows = [], 0
+    if held:
+        yield from pa.Table.from_batches(held).combine_chunks().to_batches()
+
+
+def _scan(
+    paths: Sequence[str | os.PathLike[str]],
+    columns: Sequence[str] | None,
+    window: Window | None,
+    accounting: StoredAccounting | None,
+) -> Iterator[Any]:
     from tokctl.ingest import count_unpriced
     from tokctl.schema import usage_schema
 
