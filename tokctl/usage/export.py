@@ -18,8 +18,10 @@ from typing import Any
 
 from tokctl.atomic import move_into_place, staging_dir
 from tokctl.errors import OutputError, UsageError
-from tokctl.ingest import Accounting, count_unpriced, priced_batches
+from tokctl.ingest import Accounting
 from tokctl.ingest.batch import BATCH_ROWS
+from tokctl.ingest.options import ReadOptions
+from tokctl.usage.read import count_unpriced, priced_batches
 
 PARTITION_KEYS = ("usage_date", "provider", "model", "source_format", "project", "service_tier", "currency")
 
@@ -141,17 +143,8 @@ def _export_logs(
     stage = staging / "stage.parquet"
     ids = dedup.SpilledIds(staging)
     unpriced = 0
-    read = priced_batches(
-        given,
-        source,
-        strict,
-        mapping=mapping,
-        price=True,
-        accounting=acc,
-        progress=progress,
-        workers=workers,
-        price_at=price_at,
-    )
+    options = ReadOptions.of(source, strict, mapping, workers, progress)
+    read = priced_batches(given, options, acc, price=True, price_at=price_at)
     schema = written_schema()
     try:
         with pq.ParquetWriter(stage, schema, use_dictionary=dictionary_columns(schema)) as out:

@@ -97,7 +97,7 @@ def ingest_into(
     target = Path(dataset)
     files = sorted({str(Path(p).resolve()): Path(p) for _, p in expand(given) if p is not None}.items())
     acc = Accounting()
-    with _locked(target) as manifest:
+    with locked_dataset(target) as manifest:
         result = IngestResult(acc, target, total_rows=sum(p["rows"] for p in manifest["parts"]))
         known = manifest.setdefault("inputs", {})
         fresh: list[tuple[str, Path, dict[str, Any]]] = []
@@ -118,7 +118,7 @@ def ingest_into(
         spill.mkdir()
         try:
             writer = _PartWriter(target, manifest, run, _after_part)
-            from tokctl.ingest import stream_usage
+            from tokctl.usage.read import stream_usage
 
             batches = stream_usage(
                 [str(p) for _, p, _ in fresh],
@@ -155,7 +155,7 @@ def ingest_into(
 
 
 @contextlib.contextmanager
-def _locked(target: Path) -> Iterator[dict[str, Any]]:
+def locked_dataset(target: Path) -> Iterator[dict[str, Any]]:
     """The dataset's manifest (a new one for a new dataset), under the dataset's lock; leftovers removed."""
     import fcntl
 

@@ -400,7 +400,7 @@ def report_usage(
     before reading; a path that names nothing, or a read that finds no record, is InputNotFoundError."""
     import tempfile
 
-    from tokctl.ingest import stream_usage
+    from tokctl.usage.read import stream_usage
     from tokctl.usage.sources import check_read, stream_usage_any
 
     keys = parse_by(by)

@@ -37,8 +37,8 @@ class RepriceResult:
 
 
 def reprice(dataset: str | os.PathLike[str], *, at: str | None = None) -> RepriceResult:
-    from tokctl.ingest import count_unpriced
-    from tokctl.usage.ingest_into import _locked
+    from tokctl.usage.ingest_into import locked_dataset
+    from tokctl.usage.read import count_unpriced
     from tokctl.usage.report import parse_at_option
 
     target = Path(dataset)
@@ -49,7 +49,7 @@ def reprice(dataset: str | os.PathLike[str], *, at: str | None = None) -> Repric
     price_at = parse_at_option(at)
     result = RepriceResult(target)
     run = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    with _locked(target) as manifest:
+    with locked_dataset(target) as manifest:
         old = [part["path"] for part in manifest["parts"]]
         written = []
         try:

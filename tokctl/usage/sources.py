@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tokctl.errors import InputNotFoundError, UsageError
-from tokctl.ingest import Accounting, UsageResult
+from tokctl.ingest.accounting import Accounting
+from tokctl.ingest.read import UsageResult
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -121,7 +122,7 @@ def read_usage_any(
         table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
         result = UsageResult(table, acc)
     else:
-        from tokctl.ingest import read_usage_with_accounting
+        from tokctl.usage.read import read_usage_with_accounting
 
         result = read_usage_with_accounting(given, source, strict, price=price, columns=columns, mapping=mapping)
     check_read(result.accounting, given)

@@ -238,8 +238,8 @@ def _scan(
     window: Window | None,
     accounting: StoredAccounting | None,
 ) -> Iterator[Any]:
-    from tokctl.ingest import count_unpriced
     from tokctl.schema import usage_schema
+    from tokctl.usage.read import count_unpriced
 
     acc = accounting if accounting is not None else StoredAccounting()
     window = window or Window()

@@ -9,10 +9,39 @@ tags, lists for flags.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: text a spreadsheet would run as a formula gets a leading quote (as tokctl.render does)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if isinstance(value, list | tuple):
+        return _cell(";".join(str(v) for v in value))
+    if isinstance(value, dict):
+        return _cell(json.dumps(value, ensure_ascii=False, default=_json_value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def _plain_rows(batch: Any) -> list[dict[str, Any]]:
@@ -28,29 +57,19 @@ def _plain_rows(batch: Any) -> list[dict[str, Any]]:
 
 
 def write_csv(batches: Iterable[Any], path: Path, schema: Any) -> Path:
-    from tokctl.render import csv_cell
-
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(schema.names)
         for batch in batches:
             for row in _plain_rows(batch):
-                writer.writerow([_csv_value(row[name], csv_cell) for name in schema.names])
+                writer.writerow([_cell(row[name]) for name in schema.names])
     return path
 
 
-def _csv_value(value: Any, cell: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return cell(value)
-
-
 def write_jsonl(batches: Iterable[Any], path: Path) -> Path:
-    from tokctl.render import json_default
-
     with open(path, "w", encoding="utf-8") as fh:
         for batch in batches:
             for row in _plain_rows(batch):
-                fh.write(json.dumps(row, ensure_ascii=False, default=json_default))
+                fh.write(json.dumps(row, ensure_ascii=False, default=_json_value))
                 fh.write("\n")
     return path
