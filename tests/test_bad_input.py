@@ -255,7 +255,7 @@ def _check(
         assert records == parsed + skipped
         if "accounting" in case:
             assert [records, parsed, skipped] == case["accounting"]
-        if out.suffix == ".json" and case["args"][:2] == ["usage", "report"]:
+        if out.suffix == ".json" and case["args"][:2] == ["usage", "report"] and case["exit"] == 0:
             doc = json.loads(out.read_text(encoding="utf-8"))["accounting"]
             assert [doc["records"], doc["parsed"], doc["skipped"]] == [records, parsed, skipped]
     else:

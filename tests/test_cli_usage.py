@@ -74,7 +74,10 @@ def test_report_parquet_keeps_exact_costs(tmp_path: Path) -> None:
 
 def test_strict_fails_with_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "x", "object": "chat.completion", "model": "gpt-4o", "usage": {"prompt_tokens": -1}}\n')
+    good = '{"id": "y", "object": "chat.completion", "model": "gpt-4o", "usage": {"prompt_tokens": 1}}\n'
+    bad.write_text(
+        '{"id": "x", "object": "chat.completion", "model": "gpt-4o", "usage": {"prompt_tokens": -1}}\n' + good
+    )
     result = invoke("report", str(bad), "--strict")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
@@ -120,7 +123,8 @@ def test_export_partitioned_dataset(tmp_path: Path) -> None:
     assert table.num_rows == 5 and sorted(set(table.column("provider").to_pylist())) == ["deepseek-cn", "google"]
     # Exporting again replaces the dataset in one rename.
     again = invoke("export", DEEPSEEK, "-o", str(out), "--partition-by", "provider")
-    assert again.exit_code == 0 and sorted(p.name for p in out.iterdir()) == ["provider=deepseek-cn"]
+    assert again.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["_tokctl_dataset.json", "provider=deepseek-cn"]
 
 
 def test_focus_rows_split_each_record_cost_by_token_class(tmp_path: Path) -> None:

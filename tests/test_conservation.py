@@ -19,10 +19,12 @@ from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokctl
+from tokctl.errors import InputNotFoundError
 from tokctl.pricing import Usage
 from tokctl.usage.export import export_usage
 from tokctl.usage.report import summarize
@@ -166,6 +168,11 @@ def test_tokens_and_money_are_conserved_from_logs_to_reconcile(log: tuple[list[s
 
         # export: the Parquet file holds exactly the table, so the same sums
         out = Path(tmp) / "usage.parquet"
+        if not acc.parsed:  # nothing read: an error, and no output file
+            with pytest.raises(InputNotFoundError):
+                export_usage([str(path)], out)
+            assert not out.exists()
+            return
         export_acc = export_usage([str(path)], out)
         exported = pq.read_table(out)
         assert exported.to_pylist() == table.to_pylist()

@@ -34,7 +34,8 @@ SAME_LAYER = {"cli", "core"}
 # belongs one layer down.
 FEATURE_USES = {
     "reconciliation": {"bills", "usage"},  # bills against priced usage
-    "count_audit": {"counting"},  # billed tokens against recounted ones
+    "count_audit": {"counting", "usage"},  # billed tokens against recounted ones; usage read from the store
+    "service_quality": {"usage"},  # usage read from the store (tokctl.usage.sources)
     "engines": {"usage"},  # the same reads and pricing on Spark
 }
 # Importable from anywhere: data, no logic.

@@ -10,10 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokctl
+from tokctl.errors import InputNotFoundError
 from tokctl.usage.export import export_usage
 from tokctl.usage.report import summarize
 
@@ -93,6 +95,11 @@ def test_accounting_round_trip_and_sums(lines: list[str]) -> None:
         assert len(set(result.table.column("record_id").to_pylist())) == result.table.num_rows
 
         out = Path(tmp) / "usage.parquet"
+        if not acc.parsed:  # nothing read: an error, and no output file
+            with pytest.raises(InputNotFoundError):
+                export_usage([log], out)
+            assert not out.exists()
+            return
         export_acc = export_usage([log], out)
         exported = pq.read_table(out)
         assert exported.to_pylist() == result.table.to_pylist()  # every value, nulls and decimals included

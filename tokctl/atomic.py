@@ -316,9 +316,15 @@ def _swap(result: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+# The marker of a tokctl dataset (tokctl.usage.store.MANIFEST_NAME; core modules do not import usage/).
+_DATASET_MANIFEST = "_tokctl_dataset.json"
+
+
 def check_replaceable(directory: Path) -> None:
     """Refuse to replace a directory unless it is a dataset tokctl writes: ``key=value`` directories at the
     top, ``*.parquet`` files inside them, nothing else (an empty directory is not one either)."""
+    if (directory / _DATASET_MANIFEST).is_file():
+        return  # a dataset tokctl's store wrote (its manifest says so)
     top = True
     found = False
     for root, dirs, files in os.walk(directory):

@@ -13,7 +13,10 @@ import typer
 from tokctl.cli.options import FormatOption, OutputOption
 from tokctl.render import Column, Report, Section
 
-_LOGS = typer.Argument(help="Usage log files, directories or globs (plain, .gz, .zst).", show_default=False)
+_LOGS = typer.Argument(
+    help="Usage log files, directories or globs (plain, .gz, .zst), or tokctl Parquet files and datasets.",
+    show_default=False,
+)
 _SOURCE = typer.Option("--source", help="Accept only this log family (default: detect per record).")
 _MAPPING = typer.Option("--mapping", help="Column mapping TOML for --source generic (CSV or JSON lines).")
 _STRICT = typer.Option("--strict", help="Stop at the first bad record (exit 2) instead of counting it.")
@@ -58,6 +61,9 @@ def report_command(
     strict: Annotated[bool, _STRICT] = False,
     workers: Annotated[int | None, _WORKERS] = None,
     at: Annotated[str | None, _AT] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Only these billing platforms (repeat or comma).")
+    ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -80,6 +86,7 @@ def report_command(
             progress=progress,
             workers=workers,
             at=at,
+            provider=provider,
         )
     info(accounting.line())
     render(_report(summary, accounting.to_dict()), fmt, output)
@@ -88,7 +95,12 @@ def report_command(
 @usage_app.command("export")
 def export_command(
     logs: Annotated[list[str], _LOGS],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file (or dataset directory) to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File (.parquet, .csv, .jsonl) or dataset directory to write.")
+    ],
+    export_format: Annotated[
+        str | None, typer.Option("--format", help="parquet, csv or jsonl (default: from the -o suffix).")
+    ] = None,
     partition_by: Annotated[
         str | None, typer.Option("--partition-by", help="Hive partitions, e.g. usage_date,provider.")
     ] = None,
@@ -115,6 +127,7 @@ def export_command(
             progress=progress,
             workers=workers,
             at=at,
+            fmt=export_format,
         )
     info(accounting.line())
     info(f"wrote {output}")
@@ -177,3 +190,38 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
     ) as bar:
         task = bar.add_task("reading", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total or None)
+
+
+@usage_app.command("ingest")
+def ingest_command(
+    logs: Annotated[list[str], typer.Argument(help="Usage log files, directories or globs.", show_default=False)],
+    into: Annotated[Path, typer.Option("--into", help="The dataset directory to add to (created if new).")],
+    source: Annotated[str | None, _SOURCE] = None,
+    mapping: Annotated[Path | None, _MAPPING] = None,
+    strict: Annotated[bool, _STRICT] = False,
+    workers: Annotated[int | None, _WORKERS] = None,
+    at: Annotated[str | None, _AT] = None,
+) -> None:
+    """Add the records not yet in DATASET, once each; unchanged files are skipped unread; one atomic commit."""
+    from tokctl.render import info
+    from tokctl.usage.ingest_into import ingest_into
+
+    with _progress() as progress:
+        result = ingest_into(
+            logs, into, source=source, strict=strict, mapping=mapping, workers=workers, at=at, progress=progress
+        )
+    if result.read_files:
+        info(result.accounting.line())
+    info(result.line())
+
+
+@usage_app.command("reprice")
+def reprice_command(
+    dataset: Annotated[Path, typer.Argument(help="A dataset written by tokctl usage ingest.", show_default=False)],
+    at: Annotated[str | None, _AT] = None,
+) -> None:
+    """Price every stored record again with today's price registry; rewrites the cost columns only."""
+    from tokctl.render import info
+    from tokctl.usage.reprice import reprice
+
+    info(reprice(dataset, at=at).line())

@@ -50,14 +50,14 @@ def run(
     """Read the bills and the logs (priced), and reconcile them."""
     from tokctl.bills import read_bill
     from tokctl.reconciliation.engine import reconcile
-    from tokctl.usage.read import read_usage_with_accounting
+    from tokctl.usage.sources import read_usage_any
 
     bill = read_bill(list(bills), bill_format, mapping=mapping, strict=strict, tz=tz)
     if not bill.lines.num_rows:
         where = bill.skipped[0].where if bill.skipped else ", ".join(p for p, _ in bill.files)
         fix = "check that the files are bill or usage exports (see the skipped lines)"
         raise InputFormatError("the bill has no charge lines to reconcile", where=where, fix=fix)
-    read = read_usage_with_accounting(list(logs), source, strict, price=True, columns=USAGE_COLUMNS)
+    read = read_usage_any(list(logs), source, strict, price=True, columns=USAGE_COLUMNS)
     result = reconcile(bill, read.table, tolerance=tolerance, by=by, tz=tz, fx_file=fx_file, services=services)
     stderr = [_bill_line(bill), read.accounting.line()]
     return Outcome(result, [line for line in stderr if line])

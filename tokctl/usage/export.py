@@ -39,6 +39,34 @@ def parse_partition_by(value: Sequence[str] | str | None) -> list[str]:
     return keys
 
 
+FORMATS = ("parquet", "csv", "jsonl")
+_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def output_format(output: Path, fmt: str | None, partitioned: bool) -> str:
+    """The format to write: ``fmt``, else told by the suffix (a directory or no suffix: Parquet); a suffix
+    that says another format than ``fmt`` is refused, never silently overridden."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
+    suffix = output.suffix.lower()
+    told = _SUFFIXES.get(suffix)
+    if partitioned or output.is_dir() or not suffix:
+        told = "parquet"
+    elif told is None and fmt is None:
+        raise UsageError(
+            f"cannot tell the format of {output} from its suffix {suffix}",
+            fix="name the file .parquet, .csv or .jsonl, or give --format",
+        )
+    if fmt is not None and told is not None and told != fmt and not (partitioned or output.is_dir()):
+        raise UsageError(
+            f"--format {fmt} but {output} ends in {suffix} ({told})",
+            fix=f"name the file .{fmt if fmt != 'jsonl' else 'jsonl'} or give --format {told}",
+        )
+    if partitioned and fmt not in (None, "parquet"):
+        raise UsageError("a partitioned dataset is Parquet", fix="leave out --format or --partition-by")
+    return fmt or told or "parquet"
+
+
 def export_usage(
     paths: Any,
     output: str | os.PathLike[str],
@@ -51,13 +79,15 @@ def export_usage(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
     at: str | None = None,
+    fmt: str | None = None,
 ) -> Accounting:
-    """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting.
+    """Write the priced usage of ``paths`` (logs, or tokctl Parquet files and datasets, re-exported without
+    parsing anything again) to ``output``; returns the read's accounting.
 
-    ``workers``: parsing processes (1: this one; None: TOKCTL_WORKERS, else by input size, see tokctl.ingest.read)."""
-    import pyarrow.parquet as pq
-
-    from tokctl.schema import usage_schema
+    ``fmt``: parquet, csv or jsonl (default: from the suffix). Nothing is written when nothing was read
+    (InputNotFoundError). ``workers``: parsing processes (1: this one; None: by input size, see
+    tokctl.ingest.pipeline)."""
+    from tokctl.usage.sources import check_inputs, check_read, stored_paths
 
     keys = parse_partition_by(partition_by)
     from tokctl.usage.report import parse_at_option
@@ -66,38 +96,22 @@ def export_usage(
     if focus and keys:
         raise UsageError("--focus writes one file of FOCUS rows", fix="leave out --partition-by with --focus")
     target = Path(output)
-    acc = Accounting()
+    kind = output_format(target, fmt, bool(keys))
+    given = check_inputs(paths)
+    stored = stored_paths(given)
     try:
         with staging_dir(target) as staging:
-            from tokctl.ingest import dedup
+            if stored:
+                from tokctl.usage.store import StoredAccounting, scan
 
-            stage = staging / "stage.parquet"
-            ids = dedup.SpilledIds(staging)
-            unpriced = 0
-            options = ReadOptions.of(source, strict, mapping, workers, progress)
-            read = priced_batches(paths, options, acc, price=True, price_at=price_at)
-            try:
-                with pq.ParquetWriter(stage, usage_schema(), use_dictionary=dictionary_columns(usage_schema())) as out:
-                    for batch, batch_hashes in read:
-                        out.write_batch(batch)
-                        ids.add(batch_hashes)
-                        unpriced += count_unpriced(batch)
-            finally:
-                ids.close()
-            chosen = dedup.plan_spilled(ids)
-            acc.duplicates = chosen.duplicates
-            if chosen.keep is None:
-                acc.unpriced = unpriced
-            _refuse_when_nothing_was_read(acc, paths, target)
-            batches = _final_batches(stage, chosen, acc)
-            if focus:
-                result = _write_focus(batches, staging / "focus.parquet")
-            elif keys:
-                result = _write_partitioned(batches, staging / "dataset", keys)
-            elif chosen.keep is None:
-                result = stage  # nothing to take out: the staging file is the result
+                acc: Accounting = StoredAccounting()
+                result = _write_result(scan(given, None, None, acc), staging, keys, focus, kind)  # type: ignore[arg-type]
             else:
-                result = _write_file(batches, staging / "final.parquet", usage_schema())
+                acc = Accounting()
+                result = _export_logs(given, staging, acc, keys, focus, kind, source, strict, mapping, progress,
+                                      workers, price_at)  # fmt: skip
+            check_read(acc, given)
+            _refuse_when_nothing_was_read(acc, given, target)
             move_into_place(result, target)
     except OutputError:
         raise
@@ -123,6 +137,58 @@ def _refuse_when_nothing_was_read(acc: Accounting, paths: Any, target: Path) -> 
         f"nothing was read from {first.removesuffix(':0')} ({detail}); {target} was left as it is",
         fix="check the input paths",
     )
+
+
+def _export_logs(
+    given: list[str],
+    staging: Path,
+    acc: Accounting,
+    keys: list[str],
+    focus: bool,
+    kind: str,
+    source: str | None,
+    strict: bool,
+    mapping: str | Path | None,
+    progress: Callable[[int, int], None] | None,
+    workers: int | None,
+    price_at: Any,
+) -> Path:
+    import pyarrow.parquet as pq
+
+    from tokctl.ingest import dedup
+    from tokctl.usage.store import written_schema
+
+    stage = staging / "stage.parquet"
+    ids = dedup.SpilledIds(staging)
+    unpriced = 0
+    options = ReadOptions.of(source, strict, mapping, workers, progress)
+    read = priced_batches(given, options, acc, price=True, price_at=price_at)
+    schema = written_schema()
+    try:
+        with pq.ParquetWriter(stage, schema, use_dictionary=dictionary_columns(schema)) as out:
+            for batch, batch_hashes in read:
+                out.write_batch(batch)
+                ids.add(batch_hashes)
+                unpriced += count_unpriced(batch)
+    finally:
+        ids.close()
+    chosen = dedup.plan_spilled(ids)
+    acc.duplicates = chosen.duplicates
+    if chosen.keep is None:
+        acc.unpriced = unpriced
+    if chosen.keep is None and not focus and not keys and kind == "parquet":
+        return stage  # nothing to take out: the staging file is the result
+    return _write_result(_final_batches(stage, chosen, acc), staging, keys, focus, kind)
+
+
+def _write_result(batches: Iterator[Any], staging: Path, keys: list[str], focus: bool, kind: str) -> Path:
+    from tokctl.usage.store import written_schema
+
+    if focus:
+        return _write_focus(batches, staging / "focus.out", kind)
+    if keys:
+        return _write_partitioned(batches, staging / "dataset", keys)
+    return _write_rows(batches, staging / "final.out", written_schema(), kind)
 
 
 def _final_batches(stage: Path, chosen: Any, acc: Accounting) -> Iterator[Any]:
@@ -157,7 +223,15 @@ def dictionary_columns(schema: Any) -> list[str]:
     ]
 
 
-def _write_file(batches: Iterator[Any], path: Path, schema: Any) -> Path:
+def _write_rows(batches: Iterator[Any], path: Path, schema: Any, kind: str) -> Path:
+    if kind == "csv":
+        from tokctl.usage.textout import write_csv
+
+        return write_csv(batches, path, schema)
+    if kind == "jsonl":
+        from tokctl.usage.textout import write_jsonl
+
+        return write_jsonl(batches, path)
     import pyarrow.parquet as pq
 
     with pq.ParquetWriter(path, schema, use_dictionary=dictionary_columns(schema)) as writer:
@@ -166,11 +240,11 @@ def _write_file(batches: Iterator[Any], path: Path, schema: Any) -> Path:
     return path
 
 
-def _write_focus(batches: Iterator[Any], path: Path) -> Path:
+def _write_focus(batches: Iterator[Any], path: Path, kind: str = "parquet") -> Path:
     from tokctl.usage.focus import UnitPrices, focus_batch, focus_schema
 
     prices = UnitPrices()
-    return _write_file((focus_batch(b, prices) for b in batches), path, focus_schema())
+    return _write_rows((focus_batch(b, prices) for b in batches), path, focus_schema(), kind)
 
 
 def _path_safe(values: Any) -> Any:
@@ -187,6 +261,7 @@ def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> P
     import pyarrow.dataset as ds
 
     from tokctl.schema import usage_schema
+    from tokctl.usage.store import schema_metadata
 
     def with_keys(batch: Any) -> Any:
         if "usage_date" in keys:
@@ -197,7 +272,7 @@ def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> P
                 batch = batch.set_column(index, key, _path_safe(batch.column(key).cast(pa.string())))
         return batch
 
-    schema = usage_schema()
+    schema = usage_schema().with_metadata(schema_metadata())
     if "usage_date" in keys:
         schema = schema.append(pa.field("usage_date", pa.date32()))
     for key in keys:
@@ -215,4 +290,7 @@ def _write_partitioned(batches: Iterator[Any], path: Path, keys: list[str]) -> P
     )
     if not path.exists():
         path.mkdir()
+    from tokctl.usage.store import write_hive_manifest
+
+    write_hive_manifest(path, keys)
     return path

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -393,34 +393,60 @@ def report_usage(
     progress: Any = None,
     workers: int | None = 1,
     at: str | None = None,
+    provider: Sequence[str] | None = None,
 ) -> tuple[Summary, Any]:
-    """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
+    """Read, price and summarize usage logs, or summarize a tokctl dataset (stored records, read as Arrow with
+    only the needed columns and the partitions in the window): (Summary, Accounting). Arguments are checked
+    before reading; a path that names nothing, or a read that finds no record, is InputNotFoundError."""
     import tempfile
 
-    from tokctl.ingest import Accounting
     from tokctl.usage.read import stream_usage
+    from tokctl.usage.sources import check_read, stream_usage_any
 
     keys = parse_by(by)
     zone = _zone(tz)
-    _moment(since, zone, "--since"), _moment(until, zone, "--until")
+    since_at, until_at = _moment(since, zone, "--since"), _moment(until, zone, "--until")
     price_at = parse_at_option(at)
-    accounting = Accounting()
+    providers = [p for item in provider or () for p in item.split(",") if p.strip()] or None
     with tempfile.TemporaryDirectory(prefix="tokctl-report-") as spill:
-        batches = stream_usage(
-            paths,
-            source,
-            strict,
-            mapping=mapping,
-            price=True,
-            columns=columns_for(keys),
-            accounting=accounting,
-            progress=progress,
-            workers=workers,
-            price_at=price_at,
-            spill_dir=Path(spill),
+
+        def logs(given: list[str], accounting: Any) -> Any:
+            return stream_usage(
+                given,
+                source,
+                strict,
+                mapping=mapping,
+                price=True,
+                columns=columns_for(keys),
+                accounting=accounting,
+                progress=progress,
+                workers=workers,
+                price_at=price_at,
+                spill_dir=Path(spill),
+            )
+
+        batches, accounting = stream_usage_any(
+            paths, columns=columns_for(keys), since=since_at, until=until_at, providers=providers, logs=logs
         )
+        if providers is not None:
+            batches = _of_providers(batches, providers)
         summary = summarize_batches(batches, by, since=since, until=until, tz=tz, currency=currency, fx_file=fx_file)
+    from tokctl.usage.sources import as_list
+    from tokctl.usage.store import StoredAccounting
+
+    windowed = since_at is not None or until_at is not None or providers is not None
+    if not (windowed and isinstance(accounting, StoredAccounting)):  # a window may rightly hold nothing
+        check_read(accounting, as_list(paths))
     return summary, accounting
+
+
+def _of_providers(batches: Iterable[Any], providers: Sequence[str]) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = pa.array(sorted(set(providers)))
+    for batch in batches:
+        yield batch.filter(pc.fill_null(pc.is_in(batch.column("provider").cast(pa.string()), wanted), False))
 
 
 def parse_at_option(at: str | None) -> Any:
