@@ -188,3 +188,43 @@ def test_count_and_usage_never_import_pyspark() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_cli_export_and_report_with_the_spark_engine(spark, logs: Path, tmp_path: Path) -> None:
+    """`usage export|report --engine spark` write and print what the single-machine commands do."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from tokctl.cli import app
+
+    runner = CliRunner()
+    paths = [str(logs / "examples"), str(logs / "bad_lines.jsonl")]
+    for engine in ("local", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        done = runner.invoke(app, ["usage", "export", *paths, "-o", str(out), "--engine", engine])
+        assert done.exit_code == 0, done.output
+    ours = ds.dataset(tmp_path / "spark.parquet").to_table().sort_by("record_id")
+    theirs = pq.read_table(tmp_path / "local.parquet").sort_by("record_id")
+    assert ours.num_rows == theirs.num_rows
+    for name in theirs.column_names:
+        assert ours.column(name).to_pylist() == theirs.column(name).to_pylist(), name
+    assert all(p.suffix == ".parquet" for p in (tmp_path / "spark.parquet").rglob("*") if p.is_file())
+    reports = [
+        runner.invoke(app, ["usage", "report", *paths, "--by", "day,model,project", "--format", "json", *extra])
+        for extra in ([], ["--engine", "spark", "--master", "local[2]"])
+    ]
+    assert [r.exit_code for r in reports] == [0, 0], reports[1].output
+    assert orjson.loads(reports[0].stdout) == orjson.loads(reports[1].stdout)
+
+
+def test_cli_refuses_an_unknown_engine_and_master_without_spark() -> None:
+    from typer.testing import CliRunner
+
+    from tokctl.cli import app
+
+    runner = CliRunner()
+    typo = runner.invoke(app, ["usage", "report", str(EXAMPLES), "--engine", "sprak"])
+    assert typo.exit_code != 0 and "did you mean spark" in typo.output
+    alone = runner.invoke(app, ["usage", "report", str(EXAMPLES), "--master", "local[2]"])
+    assert alone.exit_code != 0 and "--master needs --engine spark" in alone.output

@@ -67,7 +67,17 @@ def session(master: str | None = None, *, app_name: str = "tokctl", conf: dict[s
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # pyspark's own errors: Java missing, a master that cannot be reached
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        from tokctl.errors import UsageError
+
+        raise UsageError(
+            f"cannot start Spark ({master or 'from spark-submit'}): {str(exc).splitlines()[0]}",
+            fix="install Java 17+ (java on PATH or JAVA_HOME) and check --master",
+        ) from None
 
 
 def _local_environment() -> None:
