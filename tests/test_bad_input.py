@@ -190,10 +190,18 @@ def _check(case: dict[str, Any], code: int, stdout: str, stderr: str, message: s
         assert "accounting" not in case, "the case expects an accounting line on stderr"
 
 
+# Inputs generated at 200 MB: seconds each, so their cases are marked slow (.ci/run still runs them).
+_LARGE = {"text_200mb_line", "log_200mb_line"}
+
+
 def _params(cases: list[dict[str, Any]]) -> list[Any]:
     """A case whose fix has not landed is a strict xfail: it fails the suite once it starts to pass."""
-    pending = [pytest.mark.xfail(reason=c["pending"], strict=True) if "pending" in c else None for c in cases]
-    return [pytest.param(c, id=c["id"], marks=[m] if m else []) for c, m in zip(cases, pending, strict=True)]
+    return [pytest.param(c, id=c["id"], marks=_marks(c)) for c in cases]
+
+
+def _marks(case: dict[str, Any]) -> list[Any]:
+    marks = [pytest.mark.xfail(reason=case["pending"], strict=True)] if "pending" in case else []
+    return marks + ([pytest.mark.slow] if case.get("generate") in _LARGE else [])
 
 
 @pytest.mark.parametrize("case", _params(CASES))

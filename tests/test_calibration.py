@@ -62,9 +62,20 @@ def test_interval_covers_the_planted_factor_about_95_percent_of_the_time() -> No
     assert covered >= 50
 
 
-def test_fit_is_deterministic() -> None:
+def test_the_factor_is_pooled_and_equal_ratios_give_no_spread() -> None:
+    # Pooled: (200 + 100) / (100 + 900) = 0.3; the mean of the per-record ratios would be (2 + 0.111) / 2 = 1.0556.
+    factor, _, _ = fit_factor([200, 100], [100, 900])
+    assert factor == Decimal("0.3000")
+    # Every record billed at 1.21x its base: every resample has the ratio 1.21, so the interval is that point.
+    assert fit_factor([121, 242, 363], [100, 200, 300]) == (Decimal("1.2100"),) * 3
+
+
+def test_the_interval_depends_only_on_the_seed() -> None:
     data = planted(0.9, 25, seed=4)
-    assert fit_factor(*data) == fit_factor(*data)
+    again = fit_factor(*data, seed=0)
+    assert fit_factor(*data) == again  # the default seed is fixed: the same data gives the same interval
+    other = fit_factor(*data, seed=1)
+    assert other[0] == again[0] and other[1:] != again[1:]  # a different resampling moves only the interval
 
 
 def test_no_config_file_means_no_calibrations() -> None:

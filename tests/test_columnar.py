@@ -19,7 +19,8 @@ import pytest
 
 from tokctl.ingest import columnar, pipeline
 from tokctl.ingest.accounting import Accounting
-from tokctl.ingest.pipeline import iter_batches, line_blocks
+from tokctl.ingest.pipeline import line_blocks
+from tokctl.ingest.read import iter_batches
 
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 

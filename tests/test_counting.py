@@ -79,6 +79,7 @@ GOLDEN_KEYS = {
 }
 
 
+@pytest.mark.slow  # 13-17 s each: the whole corpus file on every tokenizer
 @pytest.mark.parametrize("part", ["en", "code", "zh"])
 def test_whole_corpus_files_match_golden_counts(corpus: Path, part: str) -> None:
     """The 16 MB corpus parts, streamed and chunked, give the whole-text reference counts exactly."""
@@ -106,10 +107,10 @@ def test_property_chunked_equals_whole(parts: list[str]) -> None:
                 hard_limit=10**9,
             )
         )
-        from tokctl.counting.api import Target, _Counter
+        from tokctl.counting.api import Target, TargetCounter
         from tokctl.registry.tokenizers import get_tokenizer
 
-        counter = _Counter([Target(None, None, get_tokenizer(tid))])
+        counter = TargetCounter([Target(None, None, get_tokenizer(tid))])
         assert sum(t.tokens[tid] for t in counter.count_batch(chunks)) == whole, tid
         assert "".join(c.text for c in chunks) == text
 

@@ -1,6 +1,6 @@
 """Golden amounts on the real registry (tokenizers_registry), worked by hand from the prices in
-../shared/reference/prices_reference.csv (the row used is quoted above each test). A test skips while the
-data it needs is not in the registry yet."""
+../shared/reference/prices_reference.csv (the row used is quoted above each test). A test fails when the data
+it needs is missing from the registry: a golden value that cannot be checked is a defect, not a pass."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ D = Decimal
 def need(provider: str, model: str) -> None:
     platform = all_platforms().get(provider)
     if platform is None or not any(model in m.names() for m in platform.models):
-        pytest.skip(f"{provider}/{model} is not in tokenizers_registry yet")
+        pytest.fail(f"{provider}/{model} is missing from tokenizers_registry: restore it (or update this golden test)")
     if platform.holiday_calendar and platform.holiday_calendar not in all_calendars():
-        pytest.skip(f"calendar {platform.holiday_calendar} is not in tokenizers_registry yet")
+        pytest.fail(f"calendar {platform.holiday_calendar} is missing from tokenizers_registry/calendars")
 
 
 # deepseek,deepseek-v4-pro,CNY,...,9,0.3,,27,"peak: Mon-Fri 09:00-12:00 & 14:00-18:00 Asia/Shanghai, excl. CN
@@ -128,7 +128,7 @@ def test_openai_batch_request() -> None:
 def test_conversion_with_a_dated_rate() -> None:
     need("deepseek-cn", "deepseek-v4-pro")
     if not any(r.date == dt.date(2026, 10, 2) and r.from_currency == "CNY" for r in reference_rates()):
-        pytest.skip("the 2026-10-02 CNY->USD reference rate is not in tokenizers_registry/fx")
+        pytest.fail("the 2026-10-02 CNY->USD reference rate is missing from tokenizers_registry/fx")
     moment = dt.datetime(2026, 10, 3, 10, 30, tzinfo=BEIJING)
     cost = price(DEEPSEEK_USAGE, "deepseek-v4-pro", "deepseek-cn", at=moment)
     assert cost.total == D("0.2565")

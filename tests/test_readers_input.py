@@ -159,7 +159,7 @@ def test_parallel_reading_gives_the_same_rows_in_the_same_order(tmp_path) -> Non
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(lines) + "\n")
     from tokctl.ingest.accounting import Accounting
-    from tokctl.ingest.pipeline import iter_batches
+    from tokctl.ingest.read import iter_batches
 
     def collect(workers: int) -> tuple[list, Accounting]:
         acc = Accounting()

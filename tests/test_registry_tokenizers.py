@@ -14,7 +14,7 @@ import pytest
 import tokenizers_registry
 from tests.reference_engines import EXACT_IDS
 from tokctl.errors import RegistryError
-from tokctl.registry._toml import load_toml
+from tokctl.registry.strict_toml import load_toml
 from tokctl.registry.tokenizers import SCRIPT_CLASSES, Tokenizer, all_tokenizers, parse_manifest
 
 MANIFESTS = sorted(tokenizers_registry.TOKENIZERS.glob("*.toml"))

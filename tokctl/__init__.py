@@ -15,8 +15,8 @@ from typing import Any
 
 # public name -> "module:attribute"; add a line here when a library function becomes public.
 _API = {
-    "read_usage": "tokctl.ingest:read_usage",
-    "read_usage_with_accounting": "tokctl.ingest:read_usage_with_accounting",
+    "read_usage": "tokctl.usage.read:read_usage",
+    "read_usage_with_accounting": "tokctl.usage.read:read_usage_with_accounting",
     "summarize": "tokctl.usage.report:summarize",
     "export_usage": "tokctl.usage.export:export_usage",
     "count_text": "tokctl.counting.api:count_text",

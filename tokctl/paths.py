@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from tokctl.settings import current
 
 
 def cache_dir() -> Path:
     """``TOKCTL_CACHE_DIR``, else the platform's user cache directory."""
-    env = os.environ.get("TOKCTL_CACHE_DIR")
-    if env:
-        return Path(env)
+    chosen = current().cache_dir
+    if chosen is not None:
+        return chosen
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("tokctl", appauthor=False))
@@ -18,9 +19,9 @@ def cache_dir() -> Path:
 
 def config_path() -> Path:
     """``TOKCTL_CONFIG`` (a file), else ``config.toml`` in the platform's user config directory."""
-    env = os.environ.get("TOKCTL_CONFIG")
-    if env:
-        return Path(env)
+    chosen = current().config
+    if chosen is not None:
+        return chosen
     import platformdirs
 
     return Path(platformdirs.user_config_dir("tokctl", appauthor=False)) / "config.toml"

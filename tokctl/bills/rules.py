@@ -17,7 +17,7 @@ from typing import Any
 
 import tokenizers_registry
 from tokctl.errors import RegistryError, UsageError
-from tokctl.registry._toml import check_keys, expect, load_toml
+from tokctl.registry.strict_toml import check_keys, expect, load_toml
 
 BILL_RULES = tokenizers_registry.ROOT / "bill_rules"
 # Fields a generic CSV mapping may fill; ``item`` and ``amount`` are required, and a day or a start time.

@@ -54,7 +54,7 @@ class _Group(TyperGroup):
         except BrokenPipeError:
             raise typer.Exit(0) from None
         except Exception as exc:
-            if os.environ.get("TOKCTL_DEBUG"):
+            if _debug():
                 raise
             typer.echo(
                 f"error: internal error: {type(exc).__name__}: {exc}; "
@@ -62,6 +62,15 @@ class _Group(TyperGroup):
                 err=True,
             )
             raise typer.Exit(70) from None
+
+
+def _debug() -> bool:
+    from tokctl.settings import current
+
+    try:
+        return current().debug
+    except TokctlError:  # a malformed TOKCTL_DEBUG must not hide the error being reported
+        return False
 
 
 app = typer.Typer(

@@ -37,8 +37,9 @@ def reconcile_command(
     output: OutputOption = None,
 ) -> None:
     """Match bills line by line against your logs; exit 0 if every cell is within tolerance, 1 if not."""
+    from tokctl.cli.reconcile_render import report
     from tokctl.errors import UsageError
-    from tokctl.reconciliation.report import report, run
+    from tokctl.reconciliation.report import run
     from tokctl.render import OutputFormat, infer_format, info, render
 
     try:

@@ -112,10 +112,10 @@ def audit(
     >>> result = audit(["examples/audit/requests.jsonl"], tolerance="2%")  # doctest: +SKIP
     >>> [(b["location"], b["direction"]) for b in result.beyond]  # doctest: +SKIP
     """
-    from tokctl.ingest import read_usage_with_accounting
+    from tokctl.ingest.read import read_table
 
     limit = parse_tolerance(tolerance)
-    read = read_usage_with_accounting([paths] if isinstance(paths, str) else list(paths), source, columns=_COLUMNS)
+    read = read_table([paths] if isinstance(paths, str) else list(paths), source, columns=_COLUMNS)
     result = audit_table(read.table, model=model, tolerance=limit, calibrate=calibrate)
     result.read_line = read.accounting.line()
     return result

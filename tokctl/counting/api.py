@@ -75,7 +75,7 @@ class Count:
 
 
 @dataclass
-class _Tally:
+class Tally:
     """Additive statistics of one input; turned into Counts at the end."""
 
     bytes: int = 0
@@ -84,7 +84,7 @@ class _Tally:
     scripts: ScriptStats = field(default_factory=ScriptStats)
     forced_cuts: int = 0
 
-    def merge(self, other: _Tally) -> None:
+    def merge(self, other: Tally) -> None:
         self.bytes += other.bytes
         self.chars += other.chars
         for key, value in other.tokens.items():
@@ -160,7 +160,8 @@ def resolve_targets(
     return list(unique.values())
 
 
-def _finish(target: Target, tally: _Tally) -> Count:
+def finish_count(target: Target, tally: Tally) -> Count:
+    """The Count of ``target`` from an input's tally (exact, or an estimate with its basis and error band)."""
     base_tokens = tally.tokens.get(target.physical, 0)
     note = (
         f"{tally.forced_cuts} forced chunk cut(s) in text with no line breaks; may differ by a few tokens"
@@ -188,7 +189,9 @@ def _workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class _Counter:
+class TargetCounter:
+    """Counts text for several targets at once, each physical tokenizer once (engines loaded here)."""
+
     def __init__(self, targets: list[Target]) -> None:
         self.targets = targets
         self.engines = {pid: get_engine(pid) for pid in dict.fromkeys(t.physical for t in targets)}
@@ -198,7 +201,7 @@ class _Counter:
         # on. HF and SentencePiece parallelize inside one call over a batch, so they get batches instead.
         self.per_chunk = all(isinstance(e, TiktokenEngine) for e in self.engines.values())
 
-    def count_stream(self, items: Iterator[tuple[int, textio.Chunk]]) -> Iterator[tuple[int, _Tally]]:
+    def count_stream(self, items: Iterator[tuple[int, textio.Chunk]]) -> Iterator[tuple[int, Tally]]:
         """(input index, tally) of every chunk, counted on all cores; memory bounded by the chunks in flight."""
         if not self.per_chunk:
             for batch in _batches(items):
@@ -226,7 +229,7 @@ class _Counter:
             fast[pid] = counter
         return fast
 
-    def _fast_for_stream(self) -> Callable[[textio.Chunk], _Tally] | None:
+    def _fast_for_stream(self) -> Callable[[textio.Chunk], Tally] | None:
         """A counter for the feeding thread, with bpe_openai for the tokenizers it is verified for."""
         fast: dict[str, Callable[[str], int]] = {}
         for pid, engine in self.engines.items():
@@ -239,9 +242,9 @@ class _Counter:
 
     def count_batch(
         self, chunks: list[textio.Chunk], fast: dict[str, Callable[[str], int]] | None = None
-    ) -> list[_Tally]:
+    ) -> list[Tally]:
         """Tallies of chunks; ``fast`` counters (bpe_openai, this thread only) replace their tokenizers' engines."""
-        tallies = [_Tally(chars=len(c.text), forced_cuts=int(c.forced)) for c in chunks]
+        tallies = [Tally(chars=len(c.text), forced_cuts=int(c.forced)) for c in chunks]
         texts = [c.text for c in chunks]
         for pid, engine in self.engines.items():
             counter = fast.get(pid) if fast else None
@@ -293,19 +296,19 @@ def count_text(text: str, model: str | None = None, tokenizer: str | None = None
     if model is not None and tokenizer is not None:
         raise UsageError("give a model or a tokenizer, not both")
     targets = resolve_targets([model] if model else [], [tokenizer] if tokenizer else [], provider)
-    counter = _Counter(targets)
-    tally = _Tally()
+    counter = TargetCounter(targets)
+    tally = Tally()
     chunks = list(counter.chunk(iter([text])))
     for part in counter.count_batch(chunks):
         tally.merge(part)
-    return _finish(targets[0], tally)
+    return finish_count(targets[0], tally)
 
 
 def count_texts(texts: Sequence[str], target: Target) -> list[int]:
     """Counts of many short strings for one target (chat messages, log records)."""
-    counter = _Counter([target])
+    counter = TargetCounter([target])
     chunks = [textio.Chunk(t, False) for t in texts]
-    return [_finish(target, tally).tokens for tally in counter.count_batch(chunks)]
+    return [finish_count(target, tally).tokens for tally in counter.count_batch(chunks)]
 
 
 def count_paths(
@@ -320,7 +323,7 @@ def count_paths(
 ) -> CountReport:
     """Count files, directories (recursive) and ``-`` (stdin) for every model and tokenizer given."""
     targets = resolve_targets(models, tokenizers, provider)
-    counter = _Counter(targets)
+    counter = TargetCounter(targets)
     expanded = list(textio.expand_paths(list(paths), include, exclude))
     split = _fork_plan(counter, expanded)
     if split is not None:
@@ -362,44 +365,44 @@ def count_paths(
                 if progress is not None:
                     progress(counting.bytes_read)
 
-    tallies: dict[int, _Tally] = {}
+    tallies: dict[int, Tally] = {}
     for index, part in counter.count_stream(chunks()):
-        tallies.setdefault(index, _Tally()).merge(part)
+        tallies.setdefault(index, Tally()).merge(part)
     for index in range(len(inputs)):
-        tallies.setdefault(index, _Tally()).bytes = raw_bytes.get(index, 0)
+        tallies.setdefault(index, Tally()).bytes = raw_bytes.get(index, 0)
     return _report(targets, inputs, tallies, stats, skipped)
 
 
 def _report(
     targets: list[Target],
     inputs: list[str],
-    tallies: dict[int, _Tally],
+    tallies: dict[int, Tally],
     stats: dict[int, textio.DecodeStats],
     skipped: list[Skipped],
 ) -> CountReport:
     files = []
-    total = _Tally()
+    total = Tally()
     for index, path in enumerate(inputs):
-        tally = tallies.get(index, _Tally())
+        tally = tallies.get(index, Tally())
         total.merge(tally)
         files.append(
             FileCount(
                 path if path != "-" else "<stdin>",
                 tally.bytes,
                 tally.chars,
-                [_finish(t, tally) for t in targets],
+                [finish_count(t, tally) for t in targets],
                 stats[index].invalid_bytes,
                 stats[index].encoding,
             )
         )
-    return CountReport(files, [_finish(t, total) for t in targets], skipped, total.bytes, total.chars)
+    return CountReport(files, [finish_count(t, total) for t in targets], skipped, total.bytes, total.chars)
 
 
 # ---- two processes for bpe_openai, which holds the GIL ----------------------------------------------------
 
 
 def _fork_plan(
-    counter: _Counter, expanded: list[str | textio.Skip]
+    counter: TargetCounter, expanded: list[str | textio.Skip]
 ) -> tuple[list[list[segments.Segment]], dict[str, Callable[[str], int]]] | None:
     """(pieces of the inputs, bpe_openai counters) when this process and a forked child should share the count."""
     if not counter.per_chunk or not forked.available():
@@ -419,7 +422,7 @@ def _fork_plan(
 
 @dataclass
 class _SegmentCount:
-    tally: _Tally | None  # None when the input was skipped
+    tally: Tally | None  # None when the input was skipped
     decode: textio.DecodeStats
     skip_reason: str | None = None
 
@@ -436,7 +439,7 @@ def _segment_from_json(data: list[Any]) -> _SegmentCount:
     tally = None
     if tally_data is not None:
         size, chars, tokens, (latin, han, other) = tally_data
-        tally = _Tally(
+        tally = Tally(
             _int(size),
             _int(chars),
             {str(k): _int(v) for k, v in tokens.items()},
@@ -455,18 +458,20 @@ def _int(value: Any) -> int:
 
 
 def _count_segments(
-    counter: _Counter, fast: dict[str, Callable[[str], int]], parts: list[segments.Segment]
+    counter: TargetCounter, fast: dict[str, Callable[[str], int]], parts: list[segments.Segment]
 ) -> list[_SegmentCount]:
     return [_count_segment(counter, fast, part) for part in parts]
 
 
-def _count_segment(counter: _Counter, fast: dict[str, Callable[[str], int]], part: segments.Segment) -> _SegmentCount:
+def _count_segment(
+    counter: TargetCounter, fast: dict[str, Callable[[str], int]], part: segments.Segment
+) -> _SegmentCount:
     decode = textio.DecodeStats()
     try:
         stream = open(part.path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         return _SegmentCount(None, decode, f"cannot read: {exc.strerror or exc}")
-    tally = _Tally()
+    tally = Tally()
     with stream:
         try:
             if part.start:
@@ -486,7 +491,7 @@ def _count_segment(counter: _Counter, fast: dict[str, Callable[[str], int]], par
 
 
 def _count_forked(
-    counter: _Counter,
+    counter: TargetCounter,
     targets: list[Target],
     expanded: list[str | textio.Skip],
     pieces: list[list[segments.Segment]],
@@ -506,7 +511,7 @@ def _count_forked(
         for part, result in zip(piece, results, strict=True):
             by_path.setdefault(part.index, []).append(result)
     inputs: list[str] = []
-    tallies: dict[int, _Tally] = {}
+    tallies: dict[int, Tally] = {}
     stats: dict[int, textio.DecodeStats] = {}
     skipped: list[Skipped] = []
     position = 0
@@ -520,7 +525,7 @@ def _count_forked(
         if reason is not None:
             skipped.append(Skipped(item, reason))
             continue
-        tally, decode = _Tally(), textio.DecodeStats(encoding=results[0].decode.encoding)
+        tally, decode = Tally(), textio.DecodeStats(encoding=results[0].decode.encoding)
         for result in results:
             assert result.tally is not None
             tally.merge(result.tally)

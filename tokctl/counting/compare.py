@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import tokenizers_registry
-from tokctl.counting.api import Count, Target, _Counter, _finish, _Tally, count_paths, resolve_targets
+from tokctl.counting.api import Count, Tally, Target, TargetCounter, count_paths, finish_count, resolve_targets
 from tokctl.errors import RegistryError, UnknownNameError, UsageError
 from tokctl.tokenize import textio
 
@@ -156,13 +156,13 @@ def preset_models(name: str) -> list[str]:
 def _count(content: str | Sequence[str], targets: list[Target]) -> tuple[dict[tuple[Any, ...], Count], int, int]:
     """Counts per target; each distinct tokenizer runs once (the counter dedups engines)."""
     if isinstance(content, str):
-        counter = _Counter(targets)
-        tally = _Tally(bytes=len(content.encode("utf-8")))
+        counter = TargetCounter(targets)
+        tally = Tally(bytes=len(content.encode("utf-8")))
         chunks = list(textio.chunk_text(iter([content]), allow_space_cut=counter.allow_space_cut))
         for part in counter.count_batch(chunks):
             tally.merge(part)
         tally.bytes = len(content.encode("utf-8"))
-        counts = [_finish(t, tally) for t in targets]
+        counts = [finish_count(t, tally) for t in targets]
         chars, nbytes = tally.chars, tally.bytes
     else:
         report = count_paths(list(content), [t.model for t in targets if t.model], [])

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -34,7 +33,7 @@ import orjson
 from tokctl.ingest import detection
 from tokctl.ingest.gemini import TRAFFIC_TIERS
 from tokctl.ingest.resolve import host_hint, resolve_row, vendor_hint
-from tokctl.ingest.rows import _tier
+from tokctl.ingest.rows import service_tier_name
 from tokctl.ingest.secrets import MARKERS, redact_repeated
 from tokctl.ingest.values import FIRST_US, LAST_US, LONGEST_US, tag_map
 from tokctl.schema import MAX_TOKENS
@@ -49,7 +48,9 @@ _MARKERS = MARKERS.pattern  # the secret pre-check, run by Arrow's RE2 over whol
 
 
 def enabled() -> bool:
-    return os.environ.get("TOKCTL_ROW_READER", "").strip() not in ("1", "true", "yes")
+    from tokctl.settings import current
+
+    return not current().row_reader
 
 
 class Fallback(Exception):
@@ -1153,7 +1154,7 @@ def _finalize(cols: dict[str, Any], n: int, display: str, first_line: int) -> tu
 
     tier = cols.get("service_tier")
     if tier is not None and tier.null_count < n:
-        tier = _distinct_map(tier, _tier)
+        tier = _distinct_map(tier, service_tier_name)
         is_batch = pc.if_else(pc.equal(tier, "batch"), True, pa.scalar(None, pa.bool_()))
     else:
         tier, is_batch = None, None

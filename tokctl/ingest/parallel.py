@@ -15,29 +15,23 @@ from collections.abc import Iterator
 from typing import Any
 
 from tokctl.ingest.accounting import Accounting
-from tokctl.ingest.generic import Mapping
-from tokctl.ingest.pipeline import Progress, Task, _size, serial_batches
+from tokctl.ingest.options import ReadOptions
+from tokctl.ingest.pipeline import Progress, Task, file_size, serial_batches
 
 
 def parallel_batches(
-    tasks: Iterator[Task],
-    workers: int,
-    source: str | None,
-    mapping: Mapping | None,
-    strict: bool,
-    batch_rows: int,
-    acc: Accounting,
-    meter: Progress,
+    tasks: Iterator[Task], workers: int, options: ReadOptions, acc: Accounting, meter: Progress
 ) -> Iterator[tuple[Any, Any]]:
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
+    sent = options.for_worker()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         pending: deque[tuple[Task, Future[Any]]] = deque()
         try:
             for task in tasks:
-                pending.append((task, pool.submit(work, task, source, mapping, strict, batch_rows)))
+                pending.append((task, pool.submit(work, task, sent)))
                 if len(pending) >= 2 * workers:
                     yield from _collect(*pending.popleft(), acc, meter)
             while pending:
@@ -50,15 +44,13 @@ def parallel_batches(
 def _collect(task: Task, future: Any, acc: Accounting, meter: Progress) -> Iterator[tuple[Any, Any]]:
     batches, part = future.result()
     acc.merge(part)
-    meter.done += task.length if task.length is not None else _size(task.path)
+    meter.done += task.length if task.length is not None else file_size(task.path)
     meter.report(0)
     yield from batches
 
 
-def work(
-    task: Task, source: str | None, mapping: Mapping | None, strict: bool, batch_rows: int
-) -> tuple[list[tuple[Any, Any]], Accounting]:
+def work(task: Task, options: ReadOptions) -> tuple[list[tuple[Any, Any]], Accounting]:
     """In a worker: every batch of one task, and what the task did with its records."""
     gc.disable()
     acc = Accounting()
-    return list(serial_batches(iter([task]), source, mapping, strict, batch_rows, acc, Progress(None))), acc
+    return list(serial_batches(iter([task]), options, acc, Progress(None))), acc

@@ -1,15 +1,14 @@
-"""From paths to canonical usage record batches, with an accounting that always adds up.
+"""Reading tasks (a file, or a byte range of a large JSON-lines file) into canonical record batches, in this
+process, with an accounting that always adds up.
 
-:func:`iter_batches` streams: files are read one record at a time, rows are built into Arrow record
-batches of :data:`~tokctl.ingest.batch.BATCH_ROWS` rows, and only one batch is held while it fills.
-Duplicates (rows with the same record_id) can be anywhere in the input, so they are collapsed after the
-stream by :mod:`tokctl.ingest.dedup`, from 8 bytes per row.
+Records are read one at a time (or a block at a time by the columnar fast path), rows are built into Arrow record
+batches of :data:`~tokctl.ingest.batch.BATCH_ROWS` rows, and only one batch is held while it fills. Planning the
+read (how many processes) is tokctl.ingest.read; worker processes run :func:`serial_batches` too.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import io
 import os
 from collections import deque
@@ -22,16 +21,15 @@ from typing import Any
 from tokctl.errors import InputFormatError
 from tokctl.ingest import columnar
 from tokctl.ingest.accounting import INFORMATIONAL, Accounting
-from tokctl.ingest.batch import BATCH_ROWS, BatchBuilder
+from tokctl.ingest.batch import BatchBuilder
 from tokctl.ingest.detection import Context, containers, parse
-from tokctl.ingest.generic import Mapping
-from tokctl.ingest.inputs import MAX_LINE_BYTES, Bad, expand, is_plain_json_lines, json_lines, open_stream, records
+from tokctl.ingest.inputs import MAX_LINE_BYTES, Bad, is_plain_json_lines, json_lines, open_stream, records
+from tokctl.ingest.options import ReadOptions
 from tokctl.ingest.rows import finalize
 from tokctl.ingest.values import Skip
 
 CHUNK_BYTES = 16 * 1024 * 1024
 BLOCK_BYTES = 8 * 1024 * 1024  # what the columnar fast path parses at once
-PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 # Errors a malformed record can raise deep inside a reader: counted as unknown_shape, never fatal.
 _RECORD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError)
@@ -61,94 +59,10 @@ class Task:
     first_line: int = 1
 
 
-def iter_batches(
-    paths: Any,
-    source: str | None = None,
-    *,
-    strict: bool = False,
-    mapping: Mapping | None = None,
-    accounting: Accounting | None = None,
-    batch_rows: int = BATCH_ROWS,
-    progress: Callable[[int, int], None] | None = None,
-    workers: int | None = 1,
-    chunk_bytes: int = CHUNK_BYTES,
-) -> Iterator[tuple[Any, Any]]:
-    """Yield (RecordBatch of canonical rows, int64 identity hashes), filling ``accounting`` as it goes.
-
-    ``workers``: processes that parse in parallel; 1 (the default): this process only; None: automatic
-    (``TOKCTL_WORKERS``, else one per CPU up to 4 when the input holds at least
-    :data:`PARALLEL_MIN_BYTES`). Workers are started with ``spawn``, so a script that asks for them must
-    guard its entry point with ``if __name__ == "__main__":`` (the CLI does). Batches come out in input
-    order either way, so "the last duplicate wins" means the same thing.
-
-    The cyclic garbage collector is paused while reading: readers make no reference cycles, and with a
-    batch of row dicts alive its repeated full scans cost more than the parsing itself.
-    """
-    acc = accounting if accounting is not None else Accounting()
-    Context(source, mapping)  # validates --source before any file is opened
-    targets = list(expand(paths))
-    meter = Progress(progress)
-    meter.total = sum(_size(path) for _, path in targets)
-    count = _worker_count(workers, meter.total)
-    if workers is None and count > 1 and _mostly_columnar(targets, meter.total, source, mapping):
-        count = 1  # the fast path already runs on threads; worker processes would only add their start-up
-    tasks = plan_tasks(targets, _balanced(chunk_bytes, meter.total, count) if count > 1 else None)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        if count > 1:
-            from tokctl.ingest.parallel import parallel_batches
-
-            yield from parallel_batches(tasks, count, source, mapping, strict, batch_rows, acc, meter)
-        else:
-            yield from serial_batches(tasks, source, mapping, strict, batch_rows, acc, meter)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _worker_count(workers: int | None, total_bytes: int) -> int:
-    if workers is None:
-        env = os.environ.get("TOKCTL_WORKERS", "").strip()
-        if env.isdigit() and int(env) > 0:
-            return int(env)
-        if total_bytes < PARALLEL_MIN_BYTES:
-            return 1
-        return max(1, min(os.cpu_count() or 1, 4))
-    return max(1, workers)
-
-
-def _mostly_columnar(targets: list[tuple[str, Path | None]], total: int, source: str | None, mapping: Any) -> bool:
-    """Whether four fifths of the input's bytes are plain JSON lines whose first record the columnar fast
-    path reads (judged by each file's first line)."""
-    if source is not None or mapping is not None or not columnar.enabled() or os.environ.get("TOKCTL_WORKERS"):
-        return False
-    fast = 0
-    for _, path in targets:
-        if path is None or _size(path) < 1 << 20:
-            continue
-        try:
-            if not is_plain_json_lines(path):
-                continue
-            with open(path, "rb") as fh:
-                first = fh.readline(1 << 20).strip()
-        except OSError:
-            continue
-        if columnar.shape_of(first) is not None:
-            fast += _size(path)
-    return fast * 5 >= total * 4
-
-
-def _balanced(chunk_bytes: int, total_bytes: int, workers: int) -> int:
-    """Ranges small enough that every worker gets about two (a 20 MB file read in two 16 MB-or-less
-    ranges keeps one worker idle half the time), but no smaller than 1 MB or than ``chunk_bytes``."""
-    return min(chunk_bytes, max(1 << 20, -(-total_bytes // (2 * workers))))
-
-
 def plan_tasks(targets: list[tuple[str, Path | None]], chunk_bytes: int | None) -> Iterator[Task]:
     """A task per file; large plain JSON-lines files are cut at line ends into ``chunk_bytes`` ranges."""
     for display, path in targets:
-        if path is None or chunk_bytes is None or _size(path) <= chunk_bytes or not is_plain_json_lines(path):
+        if path is None or chunk_bytes is None or file_size(path) <= chunk_bytes or not is_plain_json_lines(path):
             yield Task(display, path)
             continue
         yield from _chunks(display, path, chunk_bytes)
@@ -177,20 +91,14 @@ def _chunks(display: str, path: Path, chunk_bytes: int) -> Iterator[Task]:
 
 
 def serial_batches(
-    tasks: Iterator[Task],
-    source: str | None,
-    mapping: Mapping | None,
-    strict: bool,
-    batch_rows: int,
-    acc: Accounting,
-    meter: Progress,
+    tasks: Iterator[Task], options: ReadOptions, acc: Accounting, meter: Progress
 ) -> Iterator[tuple[Any, Any]]:
     builder = BatchBuilder()
     for task in tasks:
-        for ready in read_task(task, context_for(task, source, mapping), acc, strict, builder, meter, batch_rows):
-            yield from emit(ready, builder, acc, strict)
+        for ready in read_task(task, context_for(task, options), acc, options, builder, meter):
+            yield from emit(ready, builder, acc, options.strict)
     if len(builder):
-        yield flush(builder, acc, strict)
+        yield flush(builder, acc, options.strict)
 
 
 def emit(ready: tuple[Any, Any] | None, builder: BatchBuilder, acc: Accounting, strict: bool) -> Iterator[Any]:
@@ -215,9 +123,10 @@ def flush(builder: BatchBuilder, acc: Accounting, strict: bool) -> tuple[Any, An
     return batch
 
 
-def context_for(task: Task, source: str | None, mapping: Mapping | None) -> Context:
+def context_for(task: Task, options: ReadOptions) -> Context:
     """The reading context of one file: a column mapping beside it (``name.mapping.toml`` next to
     ``name.csv``, ``name.jsonl.gz``, ...) applies to that file when no mapping was given."""
+    source, mapping = options.source, options.mapping
     if mapping is None and source is None and task.path is not None:
         sidecar = sidecar_mapping(task.path)
         if sidecar is not None:
@@ -245,17 +154,11 @@ class Reading:
 
 
 def read_task(
-    task: Task,
-    ctx: Context,
-    acc: Accounting,
-    strict: bool,
-    builder: BatchBuilder,
-    meter: Progress,
-    batch_rows: int,
+    task: Task, ctx: Context, acc: Accounting, options: ReadOptions, builder: BatchBuilder, meter: Progress
 ) -> Iterator[tuple[Any, Any] | None]:
     """Add the task's rows to ``builder``; yields None whenever the builder holds ``batch_rows`` rows, and a
     finished (batch, hashes) for a block that the columnar fast path read."""
-    display, path = task.display, task.path
+    display, path, strict = task.display, task.path, options.strict
     if task.offset == 0:
         acc.files += 1
     if path is None:
@@ -264,7 +167,7 @@ def read_task(
         )
         return
     before = acc.records
-    reading = Reading(ctx, acc, strict, builder, meter, batch_rows)
+    reading = Reading(ctx, acc, strict, builder, meter, options.batch_rows)
     fast = ctx.source is None and ctx.mapping is None and columnar.enabled()
     try:
         if fast and (task.length is not None or is_plain_json_lines(path)):
@@ -276,7 +179,7 @@ def read_task(
         return
     if acc.records == before and task.length is None:
         _skip(acc, strict, "empty_file", f"{display}:0", "no records in the file")
-    meter.done += task.length if task.length is not None else _size(path)
+    meter.done += task.length if task.length is not None else file_size(path)
     meter.report(0)
 
 
@@ -470,7 +373,8 @@ def _skip(acc: Accounting, strict: bool, reason: str, where: str, detail: str) -
         )
 
 
-def _size(path: Path | None) -> int:
+def file_size(path: Path | None) -> int:
+    """Bytes of ``path`` (0 when it is missing or unreadable: the read reports that file on its own)."""
     if path is None:
         return 0
     try:

@@ -27,7 +27,8 @@ _STANDARD_TIERS = {"default": "standard", "auto": "standard", "on_demand": "stan
 _TIERS: dict[str, str] = {}
 
 
-def _tier(raw: str) -> str:
+def service_tier_name(raw: str) -> str:
+    """The canonical service tier of a tier as logged (``default``, ``auto`` and ``on_demand`` are ``standard``)."""
     found = _TIERS.get(raw)
     if found is None:
         lowered = raw.lower()
@@ -56,7 +57,7 @@ def finalize(row: dict[str, Any], source_file: str, line: int, index: int) -> di
     _tokens(row, flags)
     tier = get("service_tier")
     if tier is not None:
-        tier = row["service_tier"] = _tier(tier)
+        tier = row["service_tier"] = service_tier_name(tier)
         if tier == "batch" and get("is_batch") is None:
             row["is_batch"] = True
     provider, model, flag = resolve_row(get("model_reported"), get("_hint"), bool(get("_hard")))

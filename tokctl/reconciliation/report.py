@@ -18,7 +18,6 @@ from typing import Any
 
 from tokctl.errors import InputFormatError
 from tokctl.reconciliation.engine import Reconciliation, money_value
-from tokctl.render import Column, Report, Section
 
 # Usage columns reconcile reads (fewer columns, less memory on large logs).
 USAGE_COLUMNS = (
@@ -26,23 +25,6 @@ USAGE_COLUMNS = (
     "is_batch", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens", "cost", "currency", "price_ref", "flags",
 )  # fmt: skip
-ROW_COLUMNS = [
-    Column("date", "date"), Column("provider", "provider"), Column("model", "model"),
-    Column("token_class", "class"), Column("project", "project"),
-    Column("billed_quantity", "billed tokens", True), Column("logged_quantity", "logged tokens", True),
-    Column("billed_cost", "billed", True), Column("expected_cost", "expected", True),
-    Column("difference", "difference", True), Column("currency", "cur"), Column("status", "status"),
-    Column("explanation", "explanation"),
-]  # fmt: skip
-_WHY_COLUMNS = [
-    Column("date", "date"), Column("model", "model"), Column("token_class", "class"), Column("project", "project"),
-    Column("status", "status"), Column("explanation", "explanation"),
-]  # fmt: skip
-_SUMMARY_COLUMNS = [
-    Column("provider", "provider"), Column("currency", "currency"), Column("billed", "billed", True),
-    Column("expected", "expected", True), Column("difference", "difference", True), Column("cells", "cells", True),
-    Column("matched", "matched", True), Column("mismatched", "mismatched", True),
-]  # fmt: skip
 
 
 @dataclass
@@ -66,8 +48,8 @@ def run(
 ) -> Outcome:
     """Read the bills and the logs (priced), and reconcile them."""
     from tokctl.bills import read_bill
-    from tokctl.ingest import read_usage_with_accounting
     from tokctl.reconciliation.engine import reconcile
+    from tokctl.usage.read import read_usage_with_accounting
 
     bill = read_bill(list(bills), bill_format, mapping=mapping, strict=strict, tz=tz)
     if not bill.lines.num_rows:
@@ -109,11 +91,12 @@ def _totals(entries: list[dict[str, Any]], currency: str) -> dict[str, Any]:
         "difference": money_value(total["billed"] - total["expected"]), "currency": currency,
         "cells": sum(e["cells"] for e in entries), "matched": sum(e["matched"] for e in entries),
         "mismatched": sum(e["mismatched"] for e in entries),
-        "by_provider": [_provider_entry(e) for e in entries],
+        "by_provider": [provider_entry(e) for e in entries],
     }  # fmt: skip
 
 
-def _provider_entry(entry: dict[str, Any]) -> dict[str, Any]:
+def provider_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A summary entry with its amounts at most 12 decimals."""
     return {k: money_value(v) if isinstance(v, Decimal) else v for k, v in entry.items()}
 
 
@@ -128,35 +111,6 @@ def summary(result: Reconciliation) -> dict[str, Any] | list[dict[str, Any]]:
 
 def document(result: Reconciliation) -> dict[str, Any]:
     return {"summary": summary(result), "rows": [row(c) for c in result.cells]}
-
-
-def report(outcome: Outcome, *, compact: bool = False) -> Report:
-    """The Report of a run. ``compact`` (the table on a terminal) leaves out plain matches and matches within
-    the bill's rounding; every other format has every cell."""
-    result = outcome.result
-    cells = [c for c in result.cells if not compact or not c.matched or c.rule not in (None, "rounding")]
-    notes = list(result.notes)
-    if len(cells) < len(result.cells):
-        rounded = sum(1 for c in result.cells if c.matched and c.rule == "rounding")
-        notes.insert(0, f"not shown: {len(result.cells) - len(cells) - rounded} exact matches and {rounded} matches "
-                     "within the bill's rounding (--format json or csv lists every cell)")  # fmt: skip
-    rows = [row(c) for c in cells]
-    sections = [Section("summary per provider and currency", _SUMMARY_COLUMNS,
-                        [_provider_entry(e) for e in result.summary])]  # fmt: skip
-    columns = ROW_COLUMNS
-    if compact:  # a terminal is too narrow for the explanations beside the numbers: they get their own table
-        columns = [c for c in ROW_COLUMNS if c.key != "explanation"]
-        sections.insert(0, Section("explanations", _WHY_COLUMNS, [r for r in rows if r["explanation"]]))
-    return Report(
-        doc=document(result),
-        rows=rows,
-        columns=columns,
-        title=f"reconciliation: {len(result.cells)} cells, {len(result.cells) - len(result.mismatched)} matched, "
-        f"{len(result.mismatched)} mismatched",
-        notes=notes,
-        sections=sections,
-        arrow=lambda: arrow_table(result),
-    )
 
 
 def arrow_table(result: Reconciliation) -> Any:

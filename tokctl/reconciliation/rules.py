@@ -23,7 +23,7 @@ from tokctl.reconciliation.prices import Choice, choice, class_cost, unit_price
 from tokctl.registry.providers import PricePeriod, Window
 
 if TYPE_CHECKING:
-    from tokctl.reconciliation.engine import Cell, Tolerance
+    from tokctl.reconciliation.model import Cell, Tolerance
 
 LABELS = {"input": "uncached input", "cache_read": "cache-read", "cache_write": "cache-write (5 min)",
           "cache_write_1h": "cache-write (1 h)", "output": "output"}  # fmt: skip
@@ -64,7 +64,7 @@ def _fits(cell: Cell, alternative: Decimal, ctx: Context) -> bool:
         return False
     if cell.rate is not None:
         alternative = alternative * cell.rate.rate
-    from tokctl.reconciliation.engine import rounding_allowance
+    from tokctl.reconciliation.model import rounding_allowance
 
     allowed = max(ctx.tol.money(alternative), rounding_allowance(cell) or Decimal(0))
     return abs(cell.billed_cost - alternative) <= allowed
@@ -220,7 +220,7 @@ def _non_token(cell: Cell, ctx: Context) -> Explanation | None:
 
 
 def _unknown_model(cell: Cell, ctx: Context) -> Explanation | None:
-    from tokctl.bills._common import canonical_model
+    from tokctl.bills import canonical_model
 
     if cell.has_logs or cell.model == ALL or canonical_model(cell.model, cell.provider) is not None:
         return None
@@ -392,7 +392,7 @@ def _currency(cell: Cell, ctx: Context) -> Explanation | None:
 
 
 def _plain(value: Decimal | None) -> str:
-    from tokctl.reconciliation.engine import money_value
+    from tokctl.reconciliation.model import money_value
 
     return "-" if value is None else format(money_value(value), "f")
 

@@ -37,7 +37,6 @@ from typing import Any
 
 from tokctl.errors import RegistryError, UnknownModelError, UnknownProviderError
 from tokctl.paths import config_path
-from tokctl.registry._toml import check_keys, expect, moment, money
 from tokctl.registry.providers import (
     PERIOD_KEYS,
     PRICE_KEYS,
@@ -49,6 +48,7 @@ from tokctl.registry.providers import (
     parse_model,
     parse_price_period,
 )
+from tokctl.registry.strict_toml import check_keys, expect, moment, money
 
 _UTC = dt.UTC
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import tokenizers_registry
 from tokctl.errors import RegistryError
-from tokctl.registry._toml import check_keys, expect, load_toml, moment, money
+from tokctl.registry.strict_toml import check_keys, expect, load_toml, moment, money
 
 PRICE_KEYS = (
     "input",

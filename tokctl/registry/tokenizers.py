@@ -11,7 +11,7 @@ from typing import Any
 
 import tokenizers_registry
 from tokctl.errors import RegistryError, UnknownTokenizerError
-from tokctl.registry._toml import check_keys, expect, load_toml, money
+from tokctl.registry.strict_toml import check_keys, expect, load_toml, money
 
 ENGINES = ("tiktoken", "hf", "sentencepiece", "estimate")
 FILE_FORMATS = ("tiktoken", "tekken", "hf-json", "sentencepiece")

@@ -336,7 +336,7 @@ def quality(
     >>> result.sla_failed  # doctest: +SKIP
     False
     """
-    from tokctl.ingest import read_usage_with_accounting
+    from tokctl.ingest.read import read_table
 
     # Bad arguments fail before any file is read.
     if sla:
@@ -344,9 +344,7 @@ def quality(
     if window:
         parse_window(window)
     keys = _check_by(None, by)
-    read = read_usage_with_accounting(
-        [paths] if isinstance(paths, str) else list(paths), source, columns=[*keys, *TIMING_COLUMNS]
-    )
+    read = read_table([paths] if isinstance(paths, str) else list(paths), source, columns=[*keys, *TIMING_COLUMNS])
     result = measure_quality(read.table, by=keys, window=window, sla=sla)
     result.accounting["read"] = read.accounting.to_dict()
     result.read_line = read.accounting.line()

@@ -25,11 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tokctl import settings
 from tokctl.paths import cache_dir
 from tokctl.registry.tokenizers import Tokenizer
 from tokctl.tokenize.small_bpe import CL100K_PATTERN, O200K_PATTERN
 
-DISABLE_ENV = "TOKCTL_BPE_OPENAI"  # "0" keeps counting on tiktoken alone
+DISABLE_ENV = settings.BPE_OPENAI  # "0" keeps counting on tiktoken alone
 _BINDINGS = "bpe_openai._bindings"
 
 # sha256 of the vocabulary file -> (bpe_openai encoding name, the pattern its pre-tokenizer implements).
@@ -67,7 +68,7 @@ _module_tried = False
 
 
 def disabled() -> bool:
-    return os.environ.get(DISABLE_ENV, "").strip() == "0"
+    return not settings.current().bpe_openai
 
 
 def _extension_path() -> Path | None:

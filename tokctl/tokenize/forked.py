@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-DISABLE_ENV = "TOKCTL_FORK"  # "0" keeps counting in one process
+from tokctl import settings
+
+DISABLE_ENV = settings.FORK  # "0" keeps counting in one process
 MAX_TASKS = 255  # task numbers travel as single bytes
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,7 +45,7 @@ last_child: ChildReport | None = None
 
 def available() -> bool:
     """Whether this process may fork a counting child now."""
-    if os.environ.get(DISABLE_ENV, "").strip() == "0":
+    if not settings.current().fork:
         return False
     if not hasattr(os, "fork") or not hasattr(os, "wait4") or (os.cpu_count() or 1) < 2:
         return False

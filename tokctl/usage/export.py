@@ -18,8 +18,10 @@ from typing import Any
 
 from tokctl.atomic import move_into_place, staging_dir
 from tokctl.errors import OutputError, UsageError
-from tokctl.ingest import Accounting, count_unpriced, priced_batches
+from tokctl.ingest import Accounting
 from tokctl.ingest.batch import BATCH_ROWS
+from tokctl.ingest.options import ReadOptions
+from tokctl.usage.read import count_unpriced, priced_batches
 
 PARTITION_KEYS = ("usage_date", "provider", "model", "source_format", "project", "service_tier", "currency")
 
@@ -52,7 +54,7 @@ def export_usage(
 ) -> Accounting:
     """Write the priced usage of ``paths`` to ``output`` (Parquet); returns the read's accounting.
 
-    ``workers``: parsing processes (1: this one; None: by input size, see tokctl.ingest.pipeline)."""
+    ``workers``: parsing processes (1: this one; None: TOKCTL_WORKERS, else by input size, see tokctl.ingest.read)."""
     import pyarrow.parquet as pq
 
     from tokctl.schema import usage_schema
@@ -72,17 +74,8 @@ def export_usage(
             stage = staging / "stage.parquet"
             ids = dedup.SpilledIds(staging)
             unpriced = 0
-            read = priced_batches(
-                paths,
-                source,
-                strict,
-                mapping=mapping,
-                price=True,
-                accounting=acc,
-                progress=progress,
-                workers=workers,
-                price_at=price_at,
-            )
+            options = ReadOptions.of(source, strict, mapping, workers, progress)
+            read = priced_batches(paths, options, acc, price=True, price_at=price_at)
             try:
                 with pq.ParquetWriter(stage, usage_schema(), use_dictionary=dictionary_columns(usage_schema())) as out:
                     for batch, batch_hashes in read:

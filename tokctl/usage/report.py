@@ -397,7 +397,8 @@ def report_usage(
     """Read, price and summarize usage logs: (Summary, Accounting). Arguments are checked before reading."""
     import tempfile
 
-    from tokctl.ingest import Accounting, stream_usage
+    from tokctl.ingest import Accounting
+    from tokctl.usage.read import stream_usage
 
     keys = parse_by(by)
     zone = _zone(tz)
