@@ -82,11 +82,9 @@ def session(master: str | None = None, *, app_name: str = "tokctl", conf: dict[s
 
 def _local_environment() -> None:
     """Python workers of a local master: this interpreter, importing the tokctl this driver runs."""
-    import tokctl
-
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    root = str(Path(tokctl.__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])  # the directory that holds this tokctl package
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if root not in paths:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])

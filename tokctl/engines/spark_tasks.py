@@ -32,6 +32,18 @@ def plain_schema(extra: tuple[str, ...] = ()) -> Any:
     return pa.schema([*fields, *(pa.field(name, pa.int64(), nullable=False) for name in extra)])
 
 
+def _install(snapshot: Any) -> None:
+    """The driver's registry in this worker; the readers' and the pricer's caches of the one before forgotten."""
+    from tokctl.registry.snapshot import install
+
+    if install(snapshot):
+        from tokctl.ingest import resolve
+        from tokctl.pricing import book
+
+        book.clear_caches()
+        resolve.clear_cache()
+
+
 def _threads() -> None:
     """Arrow's threads limited to the cores Spark gave the task (spark.task.cpus), as Spark expects."""
     import pyarrow as pa
@@ -55,9 +67,7 @@ def reader(
     {task: Accounting}, so a task run twice after a failure is counted once)."""
 
     def read(tasks: Iterator[Any]) -> Iterator[Any]:
-        from tokctl.registry.snapshot import install
-
-        install(registry.value)
+        _install(registry.value)
         _threads()
         for batch in tasks:
             for row in batch.to_pylist():
@@ -69,7 +79,7 @@ def reader(
 def _read_task(row: dict[str, Any], source: str | None, mapping: Any, accounting: Any) -> Iterator[Any]:
     import pyarrow as pa
 
-    from tokctl.ingest.batch import BATCH_ROWS
+    from tokctl.ingest.options import ReadOptions
     from tokctl.ingest.pipeline import Progress, Task, serial_batches
 
     if row.get("content") is not None:  # a file Spark read (a URI): the readers take it from a local copy
@@ -85,7 +95,8 @@ def _read_task(row: dict[str, Any], source: str | None, mapping: Any, accounting
     acc = Accounting()
     schema = plain_schema(READ_ORDER)
     position = 0
-    for batch, _hashes in serial_batches(iter([task]), source, mapping, False, BATCH_ROWS, acc, Progress(None)):
+    options = ReadOptions(source=source, mapping=mapping)
+    for batch, _hashes in serial_batches(iter([task]), options, acc, Progress(None)):
         n = batch.num_rows
         columns = [
             *plain(batch).columns,
@@ -126,9 +137,8 @@ def pricer(registry: Any, at: Any) -> Callable[[Iterator[Any]], Iterator[Any]]:
 
     def price(batches: Iterator[Any]) -> Iterator[Any]:
         from tokctl.pricing import price_table
-        from tokctl.registry.snapshot import install
 
-        install(registry.value)
+        _install(registry.value)
         _threads()
         for batch in batches:
             if batch.num_rows:

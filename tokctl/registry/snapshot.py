@@ -35,12 +35,11 @@ def capture() -> RegistrySnapshot:
 _installed: list[str] = []  # the token of the snapshot in use, at most one
 
 
-def install(snapshot: RegistrySnapshot) -> None:
-    """Make ``snapshot`` the registry of this process; a second call with the same snapshot does nothing."""
+def install(snapshot: RegistrySnapshot) -> bool:
+    """Make ``snapshot`` the registry of this process; False (nothing done) when it already is. The caller
+    forgets what it derived from the registry before (name resolution, price segments) when True."""
     if _installed == [snapshot.token]:
-        return
-    from tokctl.ingest import resolve
-    from tokctl.pricing import book
+        return False
     from tokctl.registry import calendars, catalog, overrides, providers
 
     # The loaders are functools caches: seed them through their own loader, so every module that imported
@@ -50,9 +49,8 @@ def install(snapshot: RegistrySnapshot) -> None:
     _seed(calendars.all_calendars, calendars, "load_calendars", snapshot.calendars)
     overrides.pin_user_pricing(snapshot.user)
     catalog.clear_caches()
-    book.clear_caches()
-    resolve.clear_cache()
     _installed[:] = [snapshot.token]
+    return True
 
 
 def _seed(cached: Any, module: ModuleType, loader: str, value: dict[str, Any]) -> None:
