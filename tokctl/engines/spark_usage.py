@@ -7,8 +7,8 @@ The report sums each Spark partition with tokctl.usage.report and merges the sum
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -113,13 +113,23 @@ def report_usage(
     summarize_batches([], keys, since=since, until=until, tz=tz)  # checks --since, --until and --tz before reading
     spark = engine.session(master)
     usage, counts = priced(spark, paths, source=source, mapping=mapping, at=at)
-    parts = usage.select(*columns_for(keys)).mapInArrow(_summarizer(keys, since, until, tz), "summary binary")
-    summaries = [pickle.loads(row.summary) for row in parts.collect()]
+    parts = usage.select(*columns_for(keys)).mapInArrow(_summarizer(keys, since, until, tz), "summary string")
+    summaries = [_summary(json.loads(row.summary), keys) for row in parts.collect()]
     return merge_summaries(summaries, keys), counts.result()
 
 
+def _summary(doc: dict[str, Any], keys: list[str]) -> Any:
+    """A partition's Summary from its JSON form (costs travel as exact decimal strings)."""
+    from decimal import Decimal
+
+    from tokctl.usage.report import Summary
+
+    rows = [{**row, "cost": None if row["cost"] is None else Decimal(row["cost"])} for row in doc["rows"]]
+    return Summary(keys, rows, [], doc["unpriced"])
+
+
 def _summarizer(keys: list[str], since: str | None, until: str | None, tz: str) -> Callable[[Any], Iterator[Any]]:
-    """A mapInArrow function: the Summary of one partition's rows, pickled in one row."""
+    """A mapInArrow function: the Summary of one partition's rows, as JSON in one row (data, never code)."""
 
     def summarize_partition(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -127,6 +137,7 @@ def _summarizer(keys: list[str], since: str | None, until: str | None, tz: str) 
         from tokctl.usage.report import summarize_batches
 
         summary = summarize_batches(batches, keys, since=since, until=until, tz=tz)
-        yield pa.RecordBatch.from_pydict({"summary": [pickle.dumps(summary)]}, pa.schema([("summary", pa.binary())]))
+        doc = json.dumps({"rows": summary.rows, "unpriced": summary.unpriced}, default=str)
+        yield pa.RecordBatch.from_pydict({"summary": [doc]}, pa.schema([("summary", pa.string())]))
 
     return summarize_partition
