@@ -51,7 +51,9 @@ def session(master: str | None = None, *, app_name: str = "tokctl", conf: dict[s
     # Arrow only, never pandas.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     builder = SparkSession.builder.appName(app_name)
-    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # spark-submit sets the master itself
+    from tokctl.settings import prepare_local_spark, under_spark_submit
+
+    if master is None and not under_spark_submit():
         master = "local[*]"
     if master is not None:
         builder = builder.master(master)
@@ -61,7 +63,8 @@ def session(master: str | None = None, *, app_name: str = "tokctl", conf: dict[s
         "spark.ui.showConsoleProgress": "false",  # tokctl reports on stderr itself
     }
     if master is not None and master.startswith("local"):
-        _local_environment()
+        # the directory that holds this tokctl package
+        prepare_local_spark(sys.executable, Path(__file__).resolve().parents[2])
         settings.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
         settings["spark.ui.enabled"] = "false"
     settings.update(conf or {})
@@ -78,16 +81,6 @@ def session(master: str | None = None, *, app_name: str = "tokctl", conf: dict[s
             f"cannot start Spark ({master or 'from spark-submit'}): {str(exc).splitlines()[0]}",
             fix="install Java 17+ (java on PATH or JAVA_HOME) and check --master",
         ) from None
-
-
-def _local_environment() -> None:
-    """Python workers of a local master: this interpreter, importing the tokctl this driver runs."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    root = str(Path(__file__).resolve().parents[2])  # the directory that holds this tokctl package
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if root not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
 
 
 class SparkAccounting:
