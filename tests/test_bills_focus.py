@@ -20,10 +20,10 @@ def rows(bill, *columns):
 
 FOCUS_EXPECTED = [
     # ConsumedQuantity 1405 in "1000 Tokens"
-    (2, "azure-openai", None, "gpt-4o-0806", "input", 1405000, Decimal("3.5125"), "Usage", "sub-1"),
+    (2, "azure", "gpt-4o", "gpt-4o-0806", "input", 1405000, Decimal("3.5125"), "Usage", "sub-1"),
     # no ConsumedQuantity: PricingQuantity 2.5 in "1000000 Tokens"
-    (3, "azure-openai", None, "gpt-4o-0806", "cache_read", 2500000, Decimal("3.125"), "Usage", "sub-1"),
-    (4, "azure-openai", None, None, "other", None, Decimal("0.7"), "Tax", "sub-1"),
+    (3, "azure", "gpt-4o", "gpt-4o-0806", "cache_read", 2500000, Decimal("3.125"), "Usage", "sub-1"),
+    (4, "azure", None, None, "other", None, Decimal("0.7"), "Tax", "sub-1"),
     (5, "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5", "cache_read", 9120500, Decimal("2.73615"), "Usage",
      "wrkspc_01Qm"),
 ]  # fmt: skip

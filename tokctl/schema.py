@@ -98,6 +98,7 @@ CHARGE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("model_reported", "string", True, "model as the bill names it"),
     ("token_class", "dict", True, "input, cache_read, cache_write, cache_write_1h, output, or other"),
     ("service_tier", "dict", True, "standard, batch, flex, priority"),
+    ("deployment_type", "dict", True, "where the model ran: global, data_zone, regional (Azure, Bedrock)"),
     ("consumed_quantity", "int64", True, "tokens (FOCUS ConsumedQuantity)"),
     ("consumed_unit", "string", True, "FOCUS ConsumedUnit"),
     ("billed_cost", "money", True, "FOCUS BilledCost; null on usage exports, which carry quantities only"),

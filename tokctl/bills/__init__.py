@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokctl.bills._common import FileRead, Skip, canonical_model, zone
+from tokctl.bills._common import TOKEN_CLASSES, FileRead, Skip, canonical_model, zone
 from tokctl.bills._pages import BucketLedger, documents
 from tokctl.errors import InputFormatError, InputNotFoundError, TokctlError, UnknownNameError
 
 # canonical_model and zone are public: reconciliation names models and days the way bills do.
-__all__ = ["FORMATS", "BillRead", "Skip", "canonical_model", "read_bill", "zone"]
+__all__ = ["FORMATS", "TOKEN_CLASSES", "BillRead", "Skip", "canonical_model", "read_bill", "zone"]
 
 JSON_FORMATS = ("openai.costs", "openai.usage", "anthropic.cost_report", "anthropic.usage_report")
 TABLE_FORMATS = ("focus", "aws.cur", "csv")

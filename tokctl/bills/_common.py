@@ -249,7 +249,7 @@ def canonical_model(name: str | None, provider: str | None) -> str | None:
 
 
 _DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
-_BEDROCK = re.compile(r"^(?:[a-z]{2,4}\.)?(?:[a-z0-9-]+\.)?(?P<model>[a-z0-9.-]+?)(?:-v\d+(?::\d+)?)?$")
+_BEDROCK = re.compile(r"^(?:[a-z]{2,4}\.|global\.)?(?:[a-z0-9-]+\.)?(?P<model>[a-z0-9.-]+?)(?:-v\d+(?::\d+)?)?$")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,6 +9,7 @@ counted. (reference/formats.md 3.7)
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def read(path: Path, *, strict: bool) -> FileRead:
         row = {snake(k): v for k, v in raw.items()}
         product = str(row.get("line_item_product_code") or "")
         parsed = rules.parse({"usage_type": str(row["line_item_usage_type"] or "")})
-        if product != "AmazonBedrock" and parsed.token_class is None:
+        if product != "AmazonBedrock" and parsed.token_class is None and not _EDITION.match(_product_name(row)):
             collector.skip(line, "not a Bedrock line", f"product {product or '(none)'}")
             continue
         try:
@@ -66,10 +67,67 @@ def read(path: Path, *, strict: bool) -> FileRead:
     return FileRead(builder.table(), collector.skipped)
 
 
+# "Claude Sonnet 4.5 (Amazon Bedrock Edition)": an Anthropic model billed through AWS Marketplace.
+_EDITION = re.compile(r"^(?P<model>.+?)\s*\(Amazon Bedrock Edition\)$", re.I)
+# The model inside a usage type: USE1-Claude4.5Sonnet-input-tokens, USE1-Claude3.5Sonnet-output-tokens.
+_USAGE_MODEL = re.compile(r"^[A-Z]{2,4}\d?-(?P<family>Claude)(?P<version>\d+(?:\.\d+)?)(?P<name>[A-Za-z]+)-")
+_GEO_PROFILE = re.compile(r"inference-profile/(?P<geo>[a-z]{2,6})\.")
+
+
+def _product_name(row: dict[str, Any]) -> str:
+    """Legacy CUR ``product/ProductName``; CUR 2.0 keeps it in the ``product`` map (``product_name``)."""
+    name = row.get("product_product_name")
+    if not name:
+        product = row.get("product")
+        if isinstance(product, str) and product.startswith("{"):
+            try:
+                product = json.loads(product)
+            except ValueError:
+                product = None
+        if isinstance(product, list):  # a Parquet map reads as (key, value) pairs
+            product = dict(product)
+        name = product.get("product_name") if isinstance(product, dict) else None
+    return str(name or "").strip()
+
+
+def _resolve(name: str | None, provider: str | None) -> str | None:
+    return canonical_model(name, provider) or canonical_model(name, None) if name else None
+
+
+def model_names(usage_type: str) -> list[str]:
+    """Registry names for the model a usage type names (``USE1-Claude3.5Sonnet-input-tokens``), or none."""
+    match = _USAGE_MODEL.match(usage_type)
+    if not match:
+        return []
+    version = match["version"].replace(".", "-")
+    name = match["name"].lower()
+    return [f"claude-{name}-{version}", f"claude-{version}-{name}"]  # Claude 4+ ids put the name first, 3.x last
+
+
 def _model(row: dict[str, Any], provider: str | None) -> tuple[str | None, str | None]:
+    """From the resource ARN, else the usage type, else the Marketplace product name."""
     arn = str(row.get("line_item_resource_id") or "")
-    reported = arn.rsplit("/", 1)[-1] if "/" in arn else None
-    return canonical_model(reported, provider) or canonical_model(reported, None), reported
+    from_arn = arn.rsplit("/", 1)[-1] if "/" in arn else None
+    model = _resolve(from_arn, provider)
+    if model:
+        return model, from_arn
+    edition = _EDITION.match(_product_name(row))
+    candidates = [*model_names(str(row["line_item_usage_type"])), edition["model"] if edition else None]
+    for candidate in candidates:
+        model = _resolve(candidate, provider)
+        if model:
+            return model, candidate
+    return None, from_arn or (edition["model"] if edition else None)
+
+
+def deployment(usage_type: str, arn: str | None) -> str:
+    """global (global cross-region profile or usage type), data_zone (a geography's profile: us., eu., apac.),
+    else regional."""
+    usage_type = usage_type.lower()
+    geo = _GEO_PROFILE.search(arn or "")
+    if "global" in usage_type or (geo and geo["geo"] == "global"):
+        return "global"
+    return "data_zone" if geo else "regional"
 
 
 def _line(builder: LineBuilder, rules: BillRules, line: int, row: dict[str, Any]) -> None:
@@ -91,7 +149,10 @@ def _line(builder: LineBuilder, rules: BillRules, line: int, row: dict[str, Any]
     builder.add(
         key=(line, start, usage_type, row.get("line_item_resource_id"), row.get("line_item_usage_account_id")),
         provider=rules.provider, charge_period_start=start, charge_period_end=end,
-        sub_account_id=row.get("line_item_usage_account_id") or None, service_name="Amazon Bedrock",
+        sub_account_id=row.get("line_item_usage_account_id") or None,
+        service_name=_product_name(row) if _EDITION.match(_product_name(row)) else "Amazon Bedrock",
+        deployment_type=deployment(usage_type, row.get("line_item_resource_id")) if token_class in TOKEN_CLASSES
+        else None,
         sku_id=usage_type, charge_description=row.get("line_item_line_item_description") or None,
         model=model, model_reported=reported, token_class=token_class or "other",
         service_tier=parsed.service_tier, consumed_quantity=quantity,

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tokctl.bills import azure_meters
 from tokctl.bills._common import (
     TOKEN_CLASSES,
     Collector,
@@ -54,7 +55,13 @@ def _text(row: dict[str, Any], name: str) -> str | None:
     return None if value is None or str(value).strip() == "" else str(value).strip()
 
 
+_CLOUDS = ("azure", "bedrock", "vertex")
+_BEDROCK_EDITION = re.compile(r"^(?P<model>.+?)\s*\(Amazon Bedrock Edition\)$", re.I)
+
+
 def provider_of(rules: BillRules, row: dict[str, Any]) -> str | None:
+    if _BEDROCK_EDITION.match(_text(row, "ServiceName") or ""):  # Anthropic on Bedrock through AWS Marketplace
+        return "bedrock"  # (its PublisherName is Anthropic, but the bill is AWS's)
     for column in ("ServiceName", "ProviderName", "PublisherName", "InvoiceIssuerName"):
         name = _text(row, column)
         if name and name in rules.providers:
@@ -73,30 +80,63 @@ def _model(parsed_model: str | None, row: dict[str, Any], provider: str | None) 
     ]
     for candidate in candidates:
         model = canonical_model(candidate, provider)
+        if model is None and provider in _CLOUDS:  # a cloud's own price book may not list the model yet
+            model = canonical_model(candidate, None)
         if model:
             return model, candidate
     return None, parsed_model or _text(row, "SkuId")
 
 
+def _azure_model(meter: azure_meters.Meter) -> tuple[str | None, str]:
+    for candidate in azure_meters.model_candidates(meter.model_reported):
+        model = canonical_model(candidate, "azure") or canonical_model(candidate, None)
+        if model:
+            return model, meter.model_reported
+    return None, meter.model_reported
+
+
 def _line(builder: LineBuilder, rules: BillRules, line: int, row: dict[str, Any]) -> None:
     utc = zone("UTC")
     texts = {
-        "meter": _text(row, "SkuMeter"),
+        "meter": _text(row, "SkuMeter") or _text(row, "x_SkuMeterName"),  # Microsoft's exports fill the latter
         "description": _text(row, "ChargeDescription"),
         "sku": _text(row, "SkuId"),
         "sku_price": _text(row, "SkuPriceId"),
     }
     parsed = rules.parse(texts)
     provider = provider_of(rules, row)
-    model, reported = _model(parsed.model, row, provider)
+    meter = azure_meters.parse(texts["meter"]) if provider == "azure" else None
+    edition = _BEDROCK_EDITION.match(_text(row, "ServiceName") or "") if provider == "bedrock" else None
+    usage_type = _text(row, "x_UsageType") if provider == "bedrock" else None  # AWS's FOCUS extension column
+    units = rules
+    deployment = meter.deployment_type if meter else None
+    if usage_type:  # the CUR's usage type, read as the CUR reader reads it
+        from tokctl.bills.aws_cur import deployment as bedrock_deployment
+        from tokctl.bills.aws_cur import model_names
+
+        cur_rules = load_rules("aws_cur")
+        by_usage = cur_rules.parse({"usage_type": usage_type})
+        if by_usage.token_class:
+            parsed, units = by_usage, cur_rules  # "1K tokens", and "Units" of 1000 on Marketplace lines
+            deployment = bedrock_deployment(usage_type, _text(row, "ResourceId"))
+        names = [*model_names(usage_type), edition["model"] if edition else None]
+        parsed_model = next((n for n in names if n and canonical_model(n, None)), parsed.model)
+    else:
+        parsed_model = parsed.model or (edition["model"] if edition else None)
+    reported: str | None
+    if meter is not None:
+        model, reported = _azure_model(meter)
+    else:
+        model, reported = _model(parsed_model, row, provider)
     category = _text(row, "ChargeCategory") or "Usage"
-    token_class = parsed.token_class if category == "Usage" else None
+    token_class = (meter.token_class if meter else parsed.token_class) if category == "Usage" else None
+    service_tier = "batch" if meter and meter.batch else parsed.service_tier
     quantity = None
     if token_class in TOKEN_CLASSES:
         if _text(row, "ConsumedQuantity") is not None:
-            quantity = tokens(row["ConsumedQuantity"], rules.unit_multiplier(_text(row, "ConsumedUnit")))
+            quantity = tokens(row["ConsumedQuantity"], units.unit_multiplier(_text(row, "ConsumedUnit")))
         elif _text(row, "PricingQuantity") is not None:
-            quantity = tokens(row["PricingQuantity"], rules.unit_multiplier(_text(row, "PricingUnit")))
+            quantity = tokens(row["PricingQuantity"], units.unit_multiplier(_text(row, "PricingUnit")))
     optional = {
         k: decimal(row[c], c)
         for k, c in (("effective_cost", "EffectiveCost"), ("list_cost", "ListCost"))
@@ -110,8 +150,8 @@ def _line(builder: LineBuilder, rules: BillRules, line: int, row: dict[str, Any]
         sub_account_id=_text(row, "SubAccountId"), service_name=_text(row, "ServiceName"),
         sku_id=_text(row, "SkuPriceId") or _text(row, "SkuId"), charge_description=texts["description"],
         model=model, model_reported=reported, token_class=token_class or "other",
-        service_tier=parsed.service_tier, consumed_quantity=quantity,
-        consumed_unit=_text(row, "ConsumedUnit") if quantity is not None else None,
+        service_tier=service_tier, deployment_type=deployment if token_class in TOKEN_CLASSES else None,
+        consumed_quantity=quantity, consumed_unit=_text(row, "ConsumedUnit") if quantity is not None else None,
         billed_cost=decimal(row["BilledCost"], "BilledCost"), billing_currency=currency(row["BillingCurrency"]),
         charge_category=category, context_tier=parsed.context_tier, billing_timezone="UTC", **optional,
     )  # fmt: skip

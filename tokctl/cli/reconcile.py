@@ -33,6 +33,14 @@ def reconcile_command(
         str | None, typer.Option("--fail-over", help="Exit 1 only if mismatches add up to more than this.")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad bill line or log record.")] = False,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service",
+            help="Reconcile only this service or provider of the bill (repeat); "
+            "default: every AI service, the rest listed as out of scope.",
+        ),
+    ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -47,7 +55,7 @@ def reconcile_command(
     except InvalidOperation:
         raise UsageError(f"--fail-over {fail_over!r} is not an amount", fix="write e.g. --fail-over 5") from None
     outcome = run(bill, logs, bill_format=bill_format, mapping=mapping, source=source, tolerance=tolerance,
-                  by=by, tz=tz, fx_file=fx_file, strict=strict)  # fmt: skip
+                  by=by, tz=tz, fx_file=fx_file, strict=strict, services=service)  # fmt: skip
     for line in outcome.stderr:
         info(line)
     render(report(outcome, compact=infer_format(fmt, output) is OutputFormat.table), fmt, output)

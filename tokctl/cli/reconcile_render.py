@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tokctl.reconciliation.report import Outcome, arrow_table, document, provider_entry, row
+from tokctl.reconciliation.report import Outcome, arrow_table, document, money_value, provider_entry, row
 from tokctl.render import Column, Report, Section
 
 ROW_COLUMNS = [
@@ -24,6 +24,12 @@ _SUMMARY_COLUMNS = [
 ]  # fmt: skip
 
 
+_SCOPE_COLUMNS = [
+    Column("provider", "provider"), Column("service", "service"), Column("currency", "currency"),
+    Column("lines", "lines", True), Column("billed", "billed", True),
+]  # fmt: skip
+
+
 def report(outcome: Outcome, *, compact: bool = False) -> Report:
     """The Report of a run. ``compact`` (the table on a terminal) leaves out plain matches and matches within
     the bill's rounding; every other format has every cell."""
@@ -37,6 +43,9 @@ def report(outcome: Outcome, *, compact: bool = False) -> Report:
     rows = [row(c) for c in cells]
     sections = [Section("summary per provider and currency", _SUMMARY_COLUMNS,
                         [provider_entry(e) for e in result.summary])]  # fmt: skip
+    if result.out_of_scope:
+        sections.append(Section("out of scope (not reconciled)", _SCOPE_COLUMNS,
+                                [{**e, "billed": money_value(e["billed"])} for e in result.out_of_scope]))  # fmt: skip
     columns = ROW_COLUMNS
     if compact:  # a terminal is too narrow for the explanations beside the numbers: they get their own table
         columns = [c for c in ROW_COLUMNS if c.key != "explanation"]

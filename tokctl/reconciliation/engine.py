@@ -17,6 +17,7 @@ the summary totals are per provider and currency.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,21 @@ def reconcile(
     by: Any = None,
     tz: str | None = None,
     fx_file: Path | None = None,
+    services: Sequence[str] | None = None,
 ) -> Reconciliation:
     """Compare bill lines (a :class:`tokctl.bills.BillRead` or charge-line table) with usage records.
 
     ``usage`` is a usage table (tokctl.schema); it is priced first when it carries no price_ref. ``by`` picks
     the grain (tokctl.reconciliation.cells.parse_by), ``tz`` overrides the bill's time zone for day boundaries,
-    ``tolerance`` is ``"0.5%"`` (the default) or an amount in the bill's currency.
+    ``tolerance`` is ``"0.5%"`` (the default) or an amount in the bill's currency. ``services`` chooses the
+    services (or providers) of a whole-cloud bill to reconcile; by default every AI platform's lines, and the
+    rest are listed as out of scope (tokctl.reconciliation.scope).
     """
     from tokctl.reconciliation import cells as cells_mod
     from tokctl.reconciliation.rules import explain
+    from tokctl.reconciliation.scope import split
 
-    lines = getattr(bill, "lines", bill)
+    lines, out_of_scope = split(getattr(bill, "lines", bill), services)
     tol = tolerance if isinstance(tolerance, Tolerance) else Tolerance.parse(tolerance)
     grain = cells_mod.parse_by(by)
     if tz is not None:
@@ -85,7 +90,7 @@ def reconcile(
     for cell in cells:
         _classify(cell, tol, rounding.get(cell.provider))
     explain(cells, tol, grain, scope_of)
-    result = Reconciliation(cells, _summary(cells), accounting, scope_of, other)
+    result = Reconciliation(cells, _summary(cells), accounting, scope_of, other, out_of_scope=out_of_scope)
     result.notes += _notes(result)
     return result
 
@@ -244,5 +249,10 @@ def _notes(result: Reconciliation) -> list[str]:
         notes.append(
             f"not reconciled: {charge.get('charge_category')} line of {charge.get('provider')} "
             f"{money_text(charge.get('billed_cost'))} {charge.get('billing_currency')}"
+        )
+    for entry in result.out_of_scope:
+        notes.append(
+            f"out of scope (not reconciled): {entry['service'] or '(no service)'} of {entry['provider']}, "
+            f"{entry['lines']} line(s), {money_text(entry['billed'])} {entry['currency']}"
         )
     return notes

@@ -109,6 +109,7 @@ class Reconciliation:
     scopes: dict[str, Scope]
     other_charges: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    out_of_scope: list[dict[str, Any]] = field(default_factory=list)  # per provider, service, currency
 
     @property
     def mismatched(self) -> list[Cell]:

@@ -45,6 +45,7 @@ def run(
     tz: str | None = None,
     fx_file: Path | None = None,
     strict: bool = False,
+    services: list[str] | None = None,
 ) -> Outcome:
     """Read the bills and the logs (priced), and reconcile them."""
     from tokctl.bills import read_bill
@@ -57,7 +58,7 @@ def run(
         fix = "check that the files are bill or usage exports (see the skipped lines)"
         raise InputFormatError("the bill has no charge lines to reconcile", where=where, fix=fix)
     read = read_usage_with_accounting(list(logs), source, strict, price=True, columns=USAGE_COLUMNS)
-    result = reconcile(bill, read.table, tolerance=tolerance, by=by, tz=tz, fx_file=fx_file)
+    result = reconcile(bill, read.table, tolerance=tolerance, by=by, tz=tz, fx_file=fx_file, services=services)
     stderr = [_bill_line(bill), read.accounting.line()]
     return Outcome(result, [line for line in stderr if line])
 
@@ -110,7 +111,10 @@ def summary(result: Reconciliation) -> dict[str, Any] | list[dict[str, Any]]:
 
 
 def document(result: Reconciliation) -> dict[str, Any]:
-    return {"summary": summary(result), "rows": [row(c) for c in result.cells]}
+    doc: dict[str, Any] = {"summary": summary(result), "rows": [row(c) for c in result.cells]}
+    if result.out_of_scope:
+        doc["out_of_scope"] = [{**e, "billed": money_value(e["billed"])} for e in result.out_of_scope]
+    return doc
 
 
 def arrow_table(result: Reconciliation) -> Any:
