@@ -99,3 +99,19 @@ def _count(env: Mapping[str, str], name: str) -> int | None:
     if value.isascii() and value.isdigit() and int(value) > 0:
         return int(value)
     raise UsageError(f"{name}={value!r} is not a positive whole number", fix=f"set {name} to 1, 2, ... or unset it")
+
+
+# Spark's own variables (not tokctl switches): tokctl.engines.spark reads and sets them only here.
+def under_spark_submit() -> bool:
+    """Whether spark-submit started this process (it then gives the master itself)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def prepare_local_spark(python: str, package_root: Path) -> None:
+    """The environment a local Spark master's Python workers start with: ``python``, bound to 127.0.0.1,
+    importing tokctl from ``package_root`` first (what the user already set is kept)."""
+    os.environ.setdefault("PYSPARK_PYTHON", python)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(package_root) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(package_root), *paths])

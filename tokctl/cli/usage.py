@@ -26,6 +26,8 @@ _AT = typer.Option(
     "(ISO 8601 with offset; a bare date is 00:00 UTC).",
 )
 _WORKERS = typer.Option("--workers", help="Parsing processes (default: by input size, TOKCTL_WORKERS).")
+_ENGINE = typer.Option("--engine", help="local (this machine) or spark (pip install 'tokctl[spark]'; docs/spark.md).")
+_MASTER = typer.Option("--master", help="Spark master URL with --engine spark (default local[*], or spark-submit's).")
 _SUMS = [
     Column("requests", "requests", True),
     Column("input_tokens", "input", True),
@@ -64,6 +66,8 @@ def report_command(
     provider: Annotated[
         list[str] | None, typer.Option("--provider", help="Only these billing platforms (repeat or comma).")
     ] = None,
+    engine: Annotated[str, _ENGINE] = "local",
+    master: Annotated[str | None, _MASTER] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -71,6 +75,21 @@ def report_command(
     from tokctl.render import info, render
     from tokctl.usage.report import report_usage
 
+    if _spark(engine, master):
+        from tokctl.engines.spark_usage import report_usage as spark_report
+
+        if provider:
+            from tokctl.errors import UsageError
+
+            raise UsageError("--provider is not supported with --engine spark yet", fix="leave out --provider")
+
+        summary, accounting = spark_report(
+            logs, by, source=source, strict=strict, mapping=mapping, since=since, until=until, tz=tz,
+            currency=currency, fx_file=fx_file, at=at, master=master,
+        )  # fmt: skip
+        info(accounting.line())
+        render(_report(summary, accounting.to_dict()), fmt, output)
+        return
     with _progress() as progress:
         summary, accounting = report_usage(
             logs,
@@ -110,11 +129,23 @@ def export_command(
     strict: Annotated[bool, _STRICT] = False,
     workers: Annotated[int | None, _WORKERS] = None,
     at: Annotated[str | None, _AT] = None,
+    engine: Annotated[str, _ENGINE] = "local",
+    master: Annotated[str | None, _MASTER] = None,
 ) -> None:
     """The priced canonical usage table (or FOCUS rows) as Parquet, written atomically."""
     from tokctl.render import info
     from tokctl.usage.export import export_usage
 
+    if _spark(engine, master):
+        from tokctl.engines.spark_usage import export_usage as spark_export
+
+        accounting = spark_export(
+            logs, output, source=source, strict=strict, mapping=mapping, partition_by=partition_by, focus=focus,
+            at=at, master=master,
+        )  # fmt: skip
+        info(accounting.line())
+        info(f"wrote {output}")
+        return
     with _progress() as progress:
         accounting = export_usage(
             logs,
@@ -131,6 +162,22 @@ def export_command(
         )
     info(accounting.line())
     info(f"wrote {output}")
+
+
+def _spark(engine: str, master: str | None) -> bool:
+    """Whether --engine asks for Spark (checked: a typo must not silently run on one machine)."""
+    from tokctl.errors import UnknownNameError, UsageError
+
+    if engine not in ("local", "spark"):
+        raise UnknownNameError(engine, ["local", "spark"], fix="use --engine local or --engine spark")
+    if master is not None and engine != "spark":
+        raise UsageError("--master needs --engine spark", fix="add --engine spark or leave out --master")
+    if engine == "spark":
+        import importlib.util
+
+        if importlib.util.find_spec("pyspark") is None:
+            raise UsageError("--engine spark needs pyspark", fix="pip install 'tokctl[spark]' (and Java 17+)")
+    return engine == "spark"
 
 
 def _report(summary: Any, accounting: dict[str, Any]) -> Report:

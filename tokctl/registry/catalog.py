@@ -71,3 +71,8 @@ def resolve_model(name: str, provider: str | None = None) -> ResolvedModel:
     ranked = sorted(candidates, key=lambda pm: _preference(*pm))
     platform, model = ranked[0]
     return ResolvedModel(model, platform, name, tuple(p.id for p, _ in ranked[1:]))
+
+
+def clear_caches() -> None:
+    """Forget the name index (the platforms were replaced)."""
+    _index.cache_clear()

@@ -257,6 +257,7 @@ def _check_no_overlap(overrides: tuple[Override, ...], platforms: dict[str, Plat
 
 _cache: dict[tuple[str, int, int], UserPricing] = {}
 _NO_FILE = UserPricing(None)
+_pinned: list[UserPricing] = []  # at most one, set by pin_user_pricing
 
 
 def _fingerprint(path: Path) -> tuple[str, int, int] | None:
@@ -284,8 +285,11 @@ def _read(path: Path) -> dict[str, Any]:
 def user_pricing(path: Path | None = None) -> UserPricing:
     """The overrides and custom models of the user config file (empty when there is no file).
 
-    Re-read when the file changes; the result is shared, so treat it as read-only.
+    Re-read when the file changes; the result is shared, so treat it as read-only. A process that was
+    given the driver's registry (tokctl.registry.snapshot.install: a Spark executor) uses its copy instead.
     """
+    if path is None and _pinned:
+        return _pinned[0]
     path = path or config_path()
     key = _fingerprint(path)
     if key is None:
@@ -294,6 +298,13 @@ def user_pricing(path: Path | None = None) -> UserPricing:
         _cache.clear()
         _cache[key] = parse_user_pricing(_read(path), path)
     return _cache[key]
+
+
+def pin_user_pricing(user: UserPricing | None) -> None:
+    """Use ``user`` instead of the config file from now on (None: read the file again)."""
+    _pinned.clear()
+    if user is not None:
+        _pinned.append(user)
 
 
 def scaled_period(

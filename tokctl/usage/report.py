@@ -458,3 +458,24 @@ def parse_at_option(at: str | None) -> Any:
     from tokctl.pricing.types import parse_at
 
     return parse_at(at, dt.UTC)
+
+
+def merge_summaries(summaries: Iterable[Summary], by: Sequence[str] | str | None = ("day",)) -> Summary:
+    """One Summary of several made without ``currency`` over disjoint parts of a table (a distributed
+    engine's partitions): sums are merged exactly, as :func:`summarize_batches` merges its batches."""
+    keys = parse_by(by)
+    names = [_key_name(k) for k in keys]
+    rows: list[dict[str, Any]] = []
+    unpriced: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for summary in summaries:
+        rows.extend(summary.rows)
+        for entry in summary.unpriced:
+            mine = unpriced.setdefault(
+                (entry["provider"], entry["model"]),
+                {**entry, "requests": 0, "input_tokens": 0, "output_tokens": 0, "reasons": set()},
+            )
+            for column in ("requests", "input_tokens", "output_tokens"):
+                mine[column] += entry[column]
+            mine["reasons"].update(entry["reasons"])
+    merged = _merge(rows, [*names, "currency"])
+    return Summary(keys, merged, _merge(merged, ["currency"]), _unpriced_list(unpriced))
