@@ -209,7 +209,10 @@ def _registry(spark: Any) -> Any:
     return _broadcasts[key]
 
 
-_TASK_SCHEMA = "task long, display string, path string, offset long, length long, first_line long, content binary, skip_reason string, skip_detail string"
+_TASK_SCHEMA = (
+    "task long, display string, path string, offset long, length long, first_line long, content binary,"
+    " skip_reason string, skip_detail string"
+)
 
 
 def _tasks(spark: Any, paths: list[Any], split_bytes: int | None) -> Any:
